@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
@@ -31,7 +31,20 @@ export interface DatabaseConfig {
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: SqlDialect;
+  /** A trivial query, for health checks: rejects when the database cannot answer. */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+function handle(db: Kysely<Database>, dialect: SqlDialect): OpenDatabase {
+  return {
+    db,
+    dialect,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: onceAsync(() => db.destroy()),
+  };
 }
 
 type Target = { dialect: 'postgres'; url: string } | { dialect: 'sqlite'; path: string };
@@ -81,7 +94,7 @@ function openSqlite(path: string): OpenDatabase {
     throw new Error(`cannot open SQLite database at ${path}: ${describeError(err)}`, { cause: err });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', close: onceAsync(() => db.destroy()) };
+  return handle(db, 'sqlite');
 }
 
 const INT8_OID = 20;
@@ -115,7 +128,7 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<OpenDa
     throw new Error(`cannot connect to PostgreSQL at ${describePostgresTarget(url)}: ${reason}`, { cause: err });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: onceAsync(() => db.destroy()) };
+  return handle(db, 'postgres');
 }
 
 /** `host:port/database` from a PostgreSQL URL, never the user's password. */

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * Runtime configuration. Every value comes from an environment variable
+ * (LATCHKEY_*) and may be overridden by a flag of the `latchkey` command; both
+ * go through the same schema, so a bad value is refused with the same message
+ * whichever way it arrived.
+ */
+export interface Config {
+  /** TCP port for every protocol (gRPC, gRPC-Web, Connect, plain HTTP). 0 = ephemeral. */
+  port: number;
+  /** Address to bind. */
+  host: string;
+  /** `postgres://…` for PostgreSQL, otherwise a SQLite file path. */
+  databaseUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Browser origins allowed by CORS; `['*']` allows any origin. */
+  corsAllowedOrigins: string[];
+  /** How long SIGTERM waits for in-flight calls before closing connections. */
+  shutdownTimeoutMs: number;
+}
+
+/** Where each setting comes from, for messages and the README. */
+export const ENV_NAMES: Record<keyof Config, string> = {
+  port: 'LATCHKEY_PORT',
+  host: 'LATCHKEY_HOST',
+  databaseUrl: 'LATCHKEY_DATABASE_URL',
+  logLevel: 'LATCHKEY_LOG_LEVEL',
+  corsAllowedOrigins: 'LATCHKEY_CORS_ALLOWED_ORIGINS',
+  shutdownTimeoutMs: 'LATCHKEY_SHUTDOWN_TIMEOUT_MS',
+};
+
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, 'must be a whole number between 0 and 65535')
+  .transform(Number)
+  .refine((n) => n >= 0 && n <= 65535, 'must be a whole number between 0 and 65535');
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .refine(
+    (v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^(postgres|postgresql):\/\//i.test(v),
+    'must be a postgres:// URL or a SQLite file path',
+  );
+
+const origin = z
+  .string()
+  .refine(
+    (v) => v === '*' || /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(v),
+    'each origin must look like https://app.example.com, https://*.example.com or *',
+  );
+
+const schema = z.object({
+  port: port.default('8080'),
+  host: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
+  databaseUrl: databaseUrl.default('./data/latchkey.db'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  corsAllowedOrigins: z
+    .string()
+    .default('*')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
+    .pipe(z.array(origin).min(1, 'must list at least one origin (or *)')),
+  shutdownTimeoutMs: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number of milliseconds')
+    .transform(Number)
+    .default('10000'),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Raw values as strings, keyed like Config; flags win over the environment. */
+export type RawConfig = Partial<Record<keyof Config, string>>;
+
+export function rawConfigFromEnv(env: NodeJS.ProcessEnv): RawConfig {
+  const raw: RawConfig = {};
+  for (const [key, name] of Object.entries(ENV_NAMES) as [keyof Config, string][]) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  return raw;
+}
+
+/** Validates raw values; throws ConfigError naming every bad value and its source. */
+export function parseConfig(raw: RawConfig, sourceOf: (key: keyof Config) => string = (k) => ENV_NAMES[k]): Config {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path[0] as keyof Config;
+    const given = raw[key];
+    return `${sourceOf(key)}${given === undefined ? '' : `=${JSON.stringify(given)}`}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}

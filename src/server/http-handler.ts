@@ -1,0 +1,87 @@
+import type { Logger } from '../logging/logger.js';
+import type { CorsPolicy } from './cors.js';
+import type { HttpRequest, HttpResponse } from './http-util.js';
+import { sendJson } from './http-util.js';
+import type { RequestHandler } from './listener.js';
+import type { PlainRouter } from './plain-routes.js';
+import { startRequest, type RequestInfo } from './request-info.js';
+
+export interface HttpHandlerDeps {
+  cors: CorsPolicy;
+  plainRoutes: PlainRouter;
+  /** The Connect adapter: gRPC, gRPC-Web and Connect for every registered service. */
+  rpc: (req: HttpRequest, res: HttpResponse) => void;
+  logger: Logger;
+}
+
+/**
+ * Every request passes through here first: request id, CORS, then either a
+ * plain HTTP route or the Connect adapter, and one log line when it closes.
+ */
+export function createHttpHandler({ cors, plainRoutes, rpc, logger }: HttpHandlerDeps): RequestHandler {
+  return (req, res) => {
+    const info = startRequest(req);
+    res.setHeader('x-request-id', info.id);
+    res.once('close', () => logRequest(logger, req, res, info));
+
+    const origin = req.headers.origin;
+    if (typeof origin === 'string') {
+      const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+      if (isPreflight) {
+        const headers = cors.preflightHeaders(origin);
+        if (!headers) {
+          info.reason = 'CORS_ORIGIN_NOT_ALLOWED';
+          sendJson(res, 403, {
+            code: 'PERMISSION_DENIED',
+            reason: 'CORS_ORIGIN_NOT_ALLOWED',
+            message: `origin ${origin} is not allowed by this server's CORS policy (LATCHKEY_CORS_ALLOWED_ORIGINS)`,
+          });
+          return;
+        }
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+        res.statusCode = 204;
+        res.end();
+        return;
+      }
+      const headers = cors.responseHeaders(origin);
+      if (headers) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    }
+
+    const url = new URL(req.url ?? '/', 'http://latchkey.invalid');
+    const match = plainRoutes.match(req.method ?? 'GET', url.pathname);
+    if (!match) {
+      rpc(req, res);
+      return;
+    }
+    info.procedure = `${match.route.method} ${match.route.path}`;
+    if (!match.methodAllowed) {
+      sendJson(res, 405, { code: 'UNIMPLEMENTED', reason: 'METHOD_NOT_ALLOWED', message: `use ${match.route.method} ${url.pathname}` }, { allow: match.route.method });
+      return;
+    }
+    Promise.resolve()
+      .then(() => match.route.handle(req, res, info, url))
+      .catch((err: unknown) => {
+        logger.error({ err, requestId: info.id, route: info.procedure }, 'unexpected error in route');
+        if (!res.headersSent) sendJson(res, 500, { code: 'INTERNAL', reason: 'INTERNAL', message: `internal error (request id ${info.id})` });
+        else res.destroy();
+      });
+  };
+}
+
+function logRequest(logger: Logger, req: HttpRequest, res: HttpResponse, info: RequestInfo): void {
+  const ms = Number(process.hrtime.bigint() - info.startedAt) / 1e6;
+  logger.info(
+    {
+      requestId: info.id,
+      httpVersion: req.httpVersion,
+      method: req.method,
+      procedure: info.procedure ?? new URL(req.url ?? '/', 'http://x').pathname,
+      status: res.statusCode,
+      code: info.code,
+      reason: info.reason,
+      peer: info.peerAddress,
+      ms: Math.round(ms * 100) / 100,
+    },
+    'request',
+  );
+}

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { createContextKey } from '@connectrpc/connect';
+import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+
+/**
+ * What latchkey knows about one HTTP request, from the socket to the log line.
+ * The HTTP layer creates it; RPC interceptors and handlers read it through
+ * `requestInfoKey` and record the outcome on it; one JSON log line is written
+ * from it when the response closes.
+ */
+export interface RequestInfo {
+  readonly id: string;
+  readonly startedAt: bigint;
+  /** The TCP peer, with IPv4-mapped IPv6 addresses left as the socket gave them. */
+  readonly peerAddress: string;
+  /** `/package.Service/Method` for RPCs, the route pattern for plain routes. */
+  procedure?: string;
+  /** Connect code name (`ok`, `unauthenticated`, …) for RPCs. */
+  code?: string;
+  /** An `ErrorInfo` reason when the request was refused with one. */
+  reason?: string;
+}
+
+export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefined, {
+  description: 'latchkey request info',
+});
+
+const infos = new WeakMap<object, RequestInfo>();
+
+const INBOUND_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function startRequest(req: IncomingMessage | Http2ServerRequest): RequestInfo {
+  const inbound = req.headers['x-request-id'];
+  const info: RequestInfo = {
+    id: typeof inbound === 'string' && INBOUND_ID.test(inbound) ? inbound : randomUUID(),
+    startedAt: process.hrtime.bigint(),
+    peerAddress: req.socket?.remoteAddress ?? '',
+  };
+  infos.set(req, info);
+  return info;
+}
+
+export function requestInfoOf(req: object): RequestInfo | undefined {
+  return infos.get(req);
+}
