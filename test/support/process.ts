@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BIN = join(__dirname, '../../bin/latchkey.js');
+
+export interface Spawned {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Resolves with the JSON log line whose msg matches, once it appears on stdout. */
+  waitForLog(msg: RegExp): Promise<Record<string, unknown>>;
+}
+
+/** Runs the real `latchkey` command, as a user or an orchestrator would. */
+export function spawnLatchkey(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: { msg: RegExp; resolve: (l: Record<string, unknown>) => void }[] = [];
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    for (const line of out.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      for (const w of [...waiters]) {
+        if (w.msg.test(String(parsed.msg))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    }
+  });
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLog: (msg) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ msg, resolve });
+        void exited.then((code) => reject(new Error(`latchkey exited (${code}) before logging ${msg}: ${err}`)));
+      }),
+  };
+}

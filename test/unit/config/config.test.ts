@@ -1,0 +1,42 @@
+import { ConfigError, parseConfig, rawConfigFromEnv } from '../../../src/config/config.js';
+
+describe('configuration', () => {
+  it('has defaults that run on the embedded SQLite store at port 8080', () => {
+    expect(parseConfig({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: './data/latchkey.db',
+      logLevel: 'info',
+      corsAllowedOrigins: ['*'],
+      shutdownTimeoutMs: 10000,
+    });
+  });
+
+  it('reads LATCHKEY_* variables and ignores empty ones', () => {
+    const raw = rawConfigFromEnv({ LATCHKEY_PORT: '9090', LATCHKEY_DATABASE_URL: '', LATCHKEY_CORS_ALLOWED_ORIGINS: 'https://a.example.com, https://*.b.example.com' });
+    expect(parseConfig(raw)).toMatchObject({ port: 9090, databaseUrl: './data/latchkey.db', corsAllowedOrigins: ['https://a.example.com', 'https://*.b.example.com'] });
+  });
+
+  it('accepts a PostgreSQL URL', () => {
+    expect(parseConfig({ databaseUrl: 'postgres://u@db:5432/latchkey' }).databaseUrl).toBe('postgres://u@db:5432/latchkey');
+  });
+
+  it.each([
+    [{ port: '-1' }, 'LATCHKEY_PORT="-1": must be a whole number between 0 and 65535'],
+    [{ port: '65536' }, 'LATCHKEY_PORT="65536": must be a whole number between 0 and 65535'],
+    [{ port: '80a' }, 'LATCHKEY_PORT="80a": must be a whole number between 0 and 65535'],
+    [{ databaseUrl: 'redis://x' }, 'LATCHKEY_DATABASE_URL="redis://x": must be a postgres:// URL or a SQLite file path'],
+    [{ corsAllowedOrigins: 'app.example.com' }, 'LATCHKEY_CORS_ALLOWED_ORIGINS="app.example.com": each origin must look like https://app.example.com, https://*.example.com or *'],
+    [{ corsAllowedOrigins: ' , ' }, 'LATCHKEY_CORS_ALLOWED_ORIGINS=" , ": must list at least one origin (or *)'],
+    [{ shutdownTimeoutMs: '1.5' }, 'LATCHKEY_SHUTDOWN_TIMEOUT_MS="1.5": must be a whole number of milliseconds'],
+  ])('refuses %j with a message naming the variable', (raw, message) => {
+    let caught: unknown;
+    try {
+      parseConfig(raw);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).problems).toEqual([message]);
+  });
+});
