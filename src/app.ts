@@ -2,6 +2,17 @@ import { createContextValues, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Config } from './config/config.js';
 import { createLogger, type Logger } from './logging/logger.js';
+import { AuditLog } from './audit/audit-log.js';
+import { authInterceptor, type RuntimeAuthenticator } from './auth/auth-interceptor.js';
+import { ApiClients } from './iam/api-clients.js';
+import { bootstrapAdmin } from './iam/bootstrap.js';
+import { registerApiClientService } from './rpc/api-client-service.js';
+import { registerAuditService } from './rpc/audit-service.js';
+import { registerAuthService } from './rpc/auth-service.js';
+import { oauthTokenRoute } from './routes/oauth-token.js';
+import { KyselyApiClientStore } from './store/api-client-store.js';
+import { KyselyAuditStore } from './store/audit-store.js';
+import { DomainError } from './domain/errors.js';
 import { HealthState, registerHealth } from './rpc/health.js';
 import { errorInterceptor } from './rpc/errors.js';
 import { ReflectionIndex, registerReflection } from './rpc/reflection.js';
@@ -23,12 +34,17 @@ export interface AppOptions {
   logger?: Logger;
   /** The clock; tests replace it. */
   now?: () => Date;
+  /** Where first-start admin credentials are shown once; defaults to stderr. */
+  announce?: (text: string) => void;
+  /** Audit writer tuning (tests use a small queue to exercise overflow). */
+  audit?: ConstructorParameters<typeof AuditLog>[2];
 }
 
 export interface App {
   readonly port: number;
   readonly logger: Logger;
   readonly database: OpenDatabase;
+  readonly audit: AuditLog;
   /** Stops serving: health turns NOT_SERVING, in-flight calls drain, then the store closes. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -49,24 +65,49 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw err;
   }
 
+  const apiClients = new ApiClients(new KyselyApiClientStore(database.db), now);
+  const seededAdmin =
+    config.bootstrapClientId !== undefined && config.bootstrapClientSecret !== undefined
+      ? { clientId: config.bootstrapClientId, secret: config.bootstrapClientSecret }
+      : undefined;
+  // Shown after the listener is up, so the printed curl command has the real port.
+  const announcements: string[] = [];
+  try {
+    await bootstrapAdmin(apiClients, logger, { seeded: seededAdmin, announce: (text) => announcements.push(text) });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const auditStore = new KyselyAuditStore(database.db);
+  const audit = new AuditLog(auditStore, logger, options.audit);
+  const runtime: RuntimeAuthenticator = {
+    authenticate() {
+      throw new DomainError('unauthenticated', 'CREDENTIAL_MISSING', 'runtime credentials are not available yet');
+    },
+  };
+
   const health = new HealthState(new Set(ALL_SERVICES.map((s) => s.typeName)));
   const reflection = new ReflectionIndex(ALL_SERVICES.map((s) => s.typeName));
 
   const routes = (router: ConnectRouter) => {
     // Services whose methods later work implements answer UNIMPLEMENTED until then.
-    for (const service of LATCHKEY_SERVICES) router.service(service, {});
+    registerApiClientService(router, apiClients);
+    registerAuthService(router, apiClients);
+    registerAuditService(router, { store: auditStore, flush: () => audit.flush() });
+    const implemented = new Set(['latchkey.iam.v1.ApiClientService', 'latchkey.iam.v1.AuthService', 'latchkey.audit.v1.AuditService']);
+    for (const service of LATCHKEY_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
     registerHealth(router, health);
     registerReflection(router, reflection);
   };
 
   const rpc = connectNodeAdapter({
     routes,
-    interceptors: [errorInterceptor(logger)],
+    interceptors: [errorInterceptor(logger), authInterceptor({ apiClients, runtime, audit, now })],
     readMaxBytes: READ_MAX_BYTES,
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
   });
 
-  const plainRoutes = new PlainRouter().add({
+  const plainRoutes = new PlainRouter().add(oauthTokenRoute(apiClients)).add({
     method: 'GET',
     path: '/healthz',
     async handle(_req, res) {
@@ -93,16 +134,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   logger.info({ port: listener.port, host: config.host, database: database.dialect }, 'latchkey is listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)');
+  const announce = options.announce ?? ((text: string) => process.stderr.write(`${text}\n`));
+  for (const text of announcements) announce(text.replaceAll('<port>', String(listener.port)));
 
   let closing: Promise<void> | undefined;
   return {
     port: listener.port,
     logger,
     database,
+    audit,
     close() {
       closing ??= (async () => {
         health.stopServing();
         await listener.drain(config.shutdownTimeoutMs);
+        await audit.close();
         await database.close();
         logger.info('latchkey stopped');
       })();

@@ -18,6 +18,9 @@ export interface Config {
   corsAllowedOrigins: string[];
   /** How long SIGTERM waits for in-flight calls before closing connections. */
   shutdownTimeoutMs: number;
+  /** A known admin API client created on an empty database (sandboxes, CI). */
+  bootstrapClientId: string | undefined;
+  bootstrapClientSecret: string | undefined;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -28,6 +31,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   logLevel: 'LATCHKEY_LOG_LEVEL',
   corsAllowedOrigins: 'LATCHKEY_CORS_ALLOWED_ORIGINS',
   shutdownTimeoutMs: 'LATCHKEY_SHUTDOWN_TIMEOUT_MS',
+  bootstrapClientId: 'LATCHKEY_BOOTSTRAP_CLIENT_ID',
+  bootstrapClientSecret: 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET',
 };
 
 const port = z
@@ -74,6 +79,23 @@ const schema = z.object({
     .regex(/^\d+$/, 'must be a whole number of milliseconds')
     .transform(Number)
     .default('10000'),
+  // Seeded values are taken as given (SPEC §5): any printable id, a secret of at least 16 characters.
+  bootstrapClientId: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces')
+    .refine((v) => !v.includes(':'), 'must not contain ":" (it separates id and secret in Basic auth)')
+    .optional(),
+  bootstrapClientSecret: z
+    .string()
+    .regex(/^[\x21-\x7e]*$/, 'must be printable characters without spaces')
+    .min(16, 'must be at least 16 characters')
+    .max(512, 'must be at most 512 characters')
+    .optional(),
+}).superRefine((c, ctx) => {
+  if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
+    const missing = c.bootstrapClientId === undefined ? 'bootstrapClientId' : 'bootstrapClientSecret';
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: 'set both LATCHKEY_BOOTSTRAP_CLIENT_ID and LATCHKEY_BOOTSTRAP_CLIENT_SECRET, or neither' });
+  }
 });
 
 export class ConfigError extends Error {
@@ -98,10 +120,13 @@ export function rawConfigFromEnv(env: NodeJS.ProcessEnv): RawConfig {
 /** Validates raw values; throws ConfigError naming every bad value and its source. */
 export function parseConfig(raw: RawConfig, sourceOf: (key: keyof Config) => string = (k) => ENV_NAMES[k]): Config {
   const result = schema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    return { ...result.data, bootstrapClientId: result.data.bootstrapClientId, bootstrapClientSecret: result.data.bootstrapClientSecret };
+  }
   const problems = result.error.issues.map((issue) => {
     const key = issue.path[0] as keyof Config;
-    const given = raw[key];
+    // Secrets are named, never echoed.
+    const given = key === 'bootstrapClientSecret' ? undefined : raw[key];
     return `${sourceOf(key)}${given === undefined ? '' : `=${JSON.stringify(given)}`}: ${issue.message}`;
   });
   throw new ConfigError(problems);

@@ -1,0 +1,39 @@
+export type AuditKind = 'ADMIN_CHANGE' | 'CREDENTIAL_VALIDATION';
+
+/** One audit record (SPEC §7). Never holds a secret: unknown secrets appear only as a digest prefix. */
+export interface AuditRecord {
+  id: string;
+  kind: AuditKind;
+  time: Date;
+  /** `apiClients/{id}` for admin changes; the credential name for validations; null when unknown. */
+  actor: string | null;
+  method: string;
+  resource: string | null;
+  /** `OK`, or the refusal reason / code name. */
+  outcome: string;
+  requestId: string | null;
+  clientAddress: string | null;
+  origin: string | null;
+  userAgent: string | null;
+  credential: string | null;
+  client: string | null;
+  digestPrefix: string | null;
+}
+
+export interface AuditQuery {
+  kind?: AuditKind;
+  actor?: string;
+  resource?: string;
+  credential?: string;
+  client?: string;
+  outcome?: string;
+  startTime?: Date;
+  endTime?: Date;
+}
+
+export interface AuditStore {
+  insertBatch(records: readonly AuditRecord[]): Promise<void>;
+  /** Ordered by id (= time order), after `after`, at most `limit`. */
+  list(query: AuditQuery, after: string | undefined, limit: number): Promise<AuditRecord[]>;
+  deleteOlderThan(time: Date): Promise<number>;
+}

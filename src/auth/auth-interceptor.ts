@@ -1,0 +1,120 @@
+import type { Interceptor } from '@connectrpc/connect';
+import type { AuditLog } from '../audit/audit-log.js';
+import { DomainError } from '../domain/errors.js';
+import type { ApiClients } from '../iam/api-clients.js';
+import { requestInfoKey } from '../server/request-info.js';
+import { authenticateManagement } from './management-auth.js';
+import { METHOD_POLICIES, type MethodPolicy } from './method-policy.js';
+import { principalKey, type CredentialPrincipal } from './principal.js';
+
+/** What the runtime credential pipeline (SPEC §3) sees of an RPC. */
+export interface RuntimeCall {
+  procedure: string;
+  policy: Extract<MethodPolicy, { access: 'runtime' }>;
+  headers: Headers;
+  /** The `client_secret` field of the request message, when it has one. */
+  bodySecret: string | undefined;
+  peerAddress: string;
+  requestId: string;
+}
+
+export interface RuntimeAuthenticator {
+  authenticate(call: RuntimeCall): Promise<CredentialPrincipal>;
+}
+
+export interface AuthInterceptorDeps {
+  apiClients: ApiClients;
+  runtime: RuntimeAuthenticator;
+  audit: AuditLog;
+  now: () => Date;
+}
+
+/**
+ * Decides, per method, who may call it (METHOD_POLICIES), authenticates the
+ * caller, and puts the principal on the context for handlers. Management calls
+ * that change something are recorded in the audit trail, refused or not.
+ */
+export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    const procedure = `/${req.service.typeName}/${req.method.name}`;
+    const policy = METHOD_POLICIES[procedure];
+    if (!policy) {
+      throw new DomainError('permission_denied', 'METHOD_NOT_ALLOWED', `${procedure} has no access policy and is refused`);
+    }
+    if (policy.access === 'public') return next(req);
+
+    const info = req.contextValues.get(requestInfoKey);
+    if (policy.access === 'runtime') {
+      const message = (req as { message?: unknown }).message as { clientSecret?: unknown } | undefined;
+      const principal = await runtime.authenticate({
+        procedure,
+        policy,
+        headers: req.header,
+        bodySecret: typeof message?.clientSecret === 'string' && message.clientSecret !== '' ? message.clientSecret : undefined,
+        peerAddress: info?.peerAddress ?? '',
+        requestId: info?.id ?? '',
+      });
+      req.contextValues.set(principalKey, principal);
+      return next(req);
+    }
+
+    let actor: string | null = null;
+    const record = (outcome: string, resource: string | null) => {
+      if (!policy.mutates) return;
+      audit.record({
+        kind: 'ADMIN_CHANGE',
+        time: now(),
+        actor,
+        method: procedure,
+        resource,
+        outcome,
+        requestId: info?.id ?? null,
+        clientAddress: info?.peerAddress ?? null,
+        origin: req.header.get('origin'),
+        userAgent: req.header.get('user-agent'),
+        credential: null,
+        client: null,
+        digestPrefix: null,
+      });
+    };
+    const requestMessage = (req as { message?: unknown }).message;
+    try {
+      const principal = await authenticateManagement(req.header, apiClients);
+      actor = principal.name;
+      if (!principal.permissions.has(policy.permission)) {
+        throw new DomainError(
+          'permission_denied',
+          'PERMISSION_MISSING',
+          `${principal.name} lacks the permission ${policy.permission}, which ${req.service.name}.${req.method.name} needs`,
+          { metadata: { permission: policy.permission } },
+        );
+      }
+      req.contextValues.set(principalKey, principal);
+      const res = await next(req);
+      record('OK', resourceOf(requestMessage, (res as { message?: unknown }).message));
+      return res;
+    } catch (err) {
+      record(err instanceof DomainError ? err.reason : 'ERROR', resourceOf(requestMessage, undefined));
+      throw err;
+    }
+  };
+}
+
+/**
+ * The resource a management call touched, for the audit trail: the name in
+ * the response (creates learn it there), else the request's name or parent.
+ */
+export function resourceOf(request: unknown, response: unknown): string | null {
+  const nameIn = (m: unknown): string | undefined => {
+    if (!m || typeof m !== 'object') return undefined;
+    const o = m as Record<string, unknown>;
+    if (typeof o.name === 'string' && o.name !== '') return o.name;
+    for (const v of Object.values(o)) {
+      if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { name?: unknown }).name === 'string' && (v as { name: string }).name !== '') {
+        return (v as { name: string }).name;
+      }
+    }
+    return typeof o.parent === 'string' && o.parent !== '' ? o.parent : undefined;
+  };
+  return nameIn(response) ?? nameIn(request) ?? null;
+}

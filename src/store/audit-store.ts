@@ -1,0 +1,71 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { AuditQuery, AuditRecord, AuditStore } from '../audit/model.js';
+import type { AuditEventsTable, Database } from './schema.js';
+import { fromDbTime, toDbTime } from './time.js';
+
+function toRecord(row: Selectable<AuditEventsTable>): AuditRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    time: fromDbTime(row.event_time),
+    actor: row.actor,
+    method: row.method,
+    resource: row.resource,
+    outcome: row.outcome,
+    requestId: row.request_id,
+    clientAddress: row.client_address,
+    origin: row.origin,
+    userAgent: row.user_agent,
+    credential: row.credential,
+    client: row.client,
+    digestPrefix: row.digest_prefix,
+  };
+}
+
+export class KyselyAuditStore implements AuditStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertBatch(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db
+      .insertInto('audit_events')
+      .values(
+        records.map((r) => ({
+          id: r.id,
+          kind: r.kind,
+          event_time: toDbTime(r.time),
+          actor: r.actor,
+          method: r.method,
+          resource: r.resource,
+          outcome: r.outcome,
+          request_id: r.requestId,
+          client_address: r.clientAddress,
+          origin: r.origin,
+          user_agent: r.userAgent,
+          credential: r.credential,
+          client: r.client,
+          digest_prefix: r.digestPrefix,
+        })),
+      )
+      .execute();
+  }
+
+  async list(query: AuditQuery, after: string | undefined, limit: number): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom('audit_events').selectAll().orderBy('id').limit(limit);
+    if (after !== undefined) q = q.where('id', '>', after);
+    if (query.kind) q = q.where('kind', '=', query.kind);
+    if (query.actor) q = q.where('actor', '=', query.actor);
+    if (query.resource) q = q.where('resource', '=', query.resource);
+    if (query.credential) q = q.where('credential', '=', query.credential);
+    if (query.client) q = q.where('client', '=', query.client);
+    if (query.outcome) q = q.where('outcome', '=', query.outcome);
+    if (query.startTime) q = q.where('event_time', '>=', toDbTime(query.startTime));
+    if (query.endTime) q = q.where('event_time', '<', toDbTime(query.endTime));
+    return (await q.execute()).map(toRecord);
+  }
+
+  async deleteOlderThan(time: Date): Promise<number> {
+    const res = await this.db.deleteFrom('audit_events').where('event_time', '<', toDbTime(time)).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}
