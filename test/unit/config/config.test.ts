@@ -9,6 +9,8 @@ describe('configuration', () => {
       logLevel: 'info',
       corsAllowedOrigins: ['*'],
       shutdownTimeoutMs: 10000,
+      bootstrapClientId: undefined,
+      bootstrapClientSecret: undefined,
     });
   });
 
@@ -29,6 +31,9 @@ describe('configuration', () => {
     [{ corsAllowedOrigins: 'app.example.com' }, 'LATCHKEY_CORS_ALLOWED_ORIGINS="app.example.com": each origin must look like https://app.example.com, https://*.example.com or *'],
     [{ corsAllowedOrigins: ' , ' }, 'LATCHKEY_CORS_ALLOWED_ORIGINS=" , ": must list at least one origin (or *)'],
     [{ shutdownTimeoutMs: '1.5' }, 'LATCHKEY_SHUTDOWN_TIMEOUT_MS="1.5": must be a whole number of milliseconds'],
+    [{ bootstrapClientId: 'ci-admin', bootstrapClientSecret: 'short' }, 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET: must be at least 16 characters'],
+    [{ bootstrapClientId: 'ci admin', bootstrapClientSecret: 'long-enough-secret-1' }, 'LATCHKEY_BOOTSTRAP_CLIENT_ID="ci admin": must be 1 to 128 printable characters without spaces'],
+    [{ bootstrapClientId: 'ci-admin' }, 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET: set both LATCHKEY_BOOTSTRAP_CLIENT_ID and LATCHKEY_BOOTSTRAP_CLIENT_SECRET, or neither'],
   ])('refuses %j with a message naming the variable', (raw, message) => {
     let caught: unknown;
     try {
