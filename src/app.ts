@@ -12,7 +12,21 @@ import { registerAuthService } from './rpc/auth-service.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
 import { KyselyApiClientStore } from './store/api-client-store.js';
 import { KyselyAuditStore } from './store/audit-store.js';
-import { DomainError } from './domain/errors.js';
+import { RpcRuntimeAuthenticator } from './auth/runtime-auth.js';
+import { ClientCredentials } from './client-credentials/client-credentials.js';
+import { CredentialCache } from './client-credentials/credential-cache.js';
+import { LastUseTracker } from './client-credentials/last-use.js';
+import { CredentialValidator } from './client-credentials/validator.js';
+import { parseIpRanges } from './credentials/allow-lists.js';
+import { registerClientCredentialService } from './rpc/client-credential-service.js';
+import { credentialSelfRoute } from './routes/credential-self.js';
+import { KyselyCatalog } from './store/catalog-store.js';
+import { KyselyCredentialStore } from './store/credential-store.js';
+import { SdkEvents } from './events/events.js';
+import { registerEventService } from './rpc/event-service.js';
+import { KyselyEventStore } from './store/event-store.js';
+import { RateLimits } from './rate-limit/rate-limits.js';
+import { Metrics } from './metrics/metrics.js';
 import { HealthState, registerHealth } from './rpc/health.js';
 import { errorInterceptor } from './rpc/errors.js';
 import { ReflectionIndex, registerReflection } from './rpc/reflection.js';
@@ -29,6 +43,10 @@ import { seedDefaults } from './store/seed.js';
 
 /** Largest request message any protocol accepts; larger ones are refused with RESOURCE_EXHAUSTED. */
 const READ_MAX_BYTES = 4 * 1024 * 1024;
+/** How often each replica checks the change log for other replicas' credential changes. */
+const CHANGE_POLL_MS = 500;
+/** How often last-use times gathered in memory are written. */
+const LAST_USE_FLUSH_MS = 5_000;
 
 export interface AppOptions {
   logger?: Logger;
@@ -80,11 +98,31 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
   const auditStore = new KyselyAuditStore(database.db);
   const audit = new AuditLog(auditStore, logger, options.audit);
-  const runtime: RuntimeAuthenticator = {
-    authenticate() {
-      throw new DomainError('unauthenticated', 'CREDENTIAL_MISSING', 'runtime credentials are not available yet');
-    },
-  };
+
+  // Runtime credentials: served from memory, invalidated at once locally and within
+  // CHANGE_POLL_MS on other replicas (SPEC §3: revocation within one second everywhere).
+  const credentialStore = new KyselyCredentialStore(database.db);
+  const credentialCache = new CredentialCache(credentialStore);
+  await credentialCache.start(CHANGE_POLL_MS, (err) => logger.warn({ err }, 'credential change poll failed'));
+  const lastUse = new LastUseTracker(credentialStore);
+  lastUse.start(LAST_USE_FLUSH_MS, (err) => logger.warn({ err }, 'writing last-use times failed; will retry'));
+  const trustedProxies = parseIpRanges(config.trustedProxies);
+  if (!trustedProxies.ok) throw new Error('LATCHKEY_TRUSTED_PROXIES passed validation but does not parse'); // config.ts uses the same parser
+  const rateLimits = RateLimits.create({ redisUrl: config.redisUrl, logger });
+  const metrics = new Metrics(audit);
+  const validator = new CredentialValidator({
+    cache: credentialCache,
+    trustedProxies: trustedProxies.ranges,
+    audit,
+    lastUse,
+    limits: rateLimits,
+    defaultLimit: config.defaultRateLimit,
+    now,
+    observe: (outcome) => metrics.observeValidation(outcome),
+  });
+  const runtime: RuntimeAuthenticator = new RpcRuntimeAuthenticator(validator);
+  const clientCredentials = new ClientCredentials(credentialStore, new KyselyCatalog(database.db), now, () => credentialCache.invalidate());
+  const sdkEvents = new SdkEvents(new KyselyEventStore(database.db), now);
 
   const health = new HealthState(new Set(ALL_SERVICES.map((s) => s.typeName)));
   const reflection = new ReflectionIndex(ALL_SERVICES.map((s) => s.typeName));
@@ -94,7 +132,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     registerApiClientService(router, apiClients);
     registerAuthService(router, apiClients);
     registerAuditService(router, { store: auditStore, flush: () => audit.flush() });
-    const implemented = new Set(['latchkey.iam.v1.ApiClientService', 'latchkey.iam.v1.AuthService', 'latchkey.audit.v1.AuditService']);
+    registerClientCredentialService(router, clientCredentials);
+    registerEventService(router, sdkEvents);
+    const implemented = new Set([
+      'latchkey.iam.v1.ApiClientService',
+      'latchkey.iam.v1.AuthService',
+      'latchkey.audit.v1.AuditService',
+      'latchkey.clients.v1.ClientCredentialService',
+      'latchkey.events.v1.EventService',
+    ]);
     for (const service of LATCHKEY_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
     registerHealth(router, health);
     registerReflection(router, reflection);
@@ -107,7 +153,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
   });
 
-  const plainRoutes = new PlainRouter().add(oauthTokenRoute(apiClients)).add({
+  const plainRoutes = new PlainRouter().add(oauthTokenRoute(apiClients)).add(credentialSelfRoute(validator)).add({
     method: 'GET',
     path: '/healthz',
     async handle(_req, res) {
@@ -125,7 +171,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     },
   });
 
-  const handler = createHttpHandler({ cors: new CorsPolicy(config.corsAllowedOrigins), plainRoutes, rpc, logger });
+  plainRoutes.add({
+    method: 'GET',
+    path: '/metrics',
+    async handle(_req, res) {
+      const body = await metrics.registry.metrics();
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.end(body);
+    },
+  });
+  const handler = createHttpHandler({
+    cors: new CorsPolicy(config.corsAllowedOrigins),
+    plainRoutes,
+    rpc,
+    logger,
+    observe: (procedure, code) => metrics.requests.inc({ procedure, code }),
+  });
   let listener;
   try {
     listener = await listen(handler, config.port, config.host);
@@ -147,6 +208,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       closing ??= (async () => {
         health.stopServing();
         await listener.drain(config.shutdownTimeoutMs);
+        credentialCache.stop();
+        await lastUse.close();
+        await rateLimits.close();
         await audit.close();
         await database.close();
         logger.info('latchkey stopped');

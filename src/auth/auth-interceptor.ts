@@ -2,7 +2,9 @@ import type { Interceptor } from '@connectrpc/connect';
 import type { AuditLog } from '../audit/audit-log.js';
 import { DomainError } from '../domain/errors.js';
 import type { ApiClients } from '../iam/api-clients.js';
-import { requestInfoKey } from '../server/request-info.js';
+import type { RateState } from '../rate-limit/rate-limits.js';
+import { rateLimitHeaders } from '../rate-limit/headers.js';
+import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
 import { authenticateManagement } from './management-auth.js';
 import { METHOD_POLICIES, type MethodPolicy } from './method-policy.js';
 import { principalKey, type CredentialPrincipal } from './principal.js';
@@ -10,12 +12,15 @@ import { principalKey, type CredentialPrincipal } from './principal.js';
 /** What the runtime credential pipeline (SPEC §3) sees of an RPC. */
 export interface RuntimeCall {
   procedure: string;
+  /** The request URL (a publishable key may come as `?publishableKey=`). */
+  url: string;
   policy: Extract<MethodPolicy, { access: 'runtime' }>;
   headers: Headers;
   /** The `client_secret` field of the request message, when it has one. */
   bodySecret: string | undefined;
   peerAddress: string;
   requestId: string;
+  onRate: (state: RateState) => void;
 }
 
 export interface RuntimeAuthenticator {
@@ -48,11 +53,16 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
       const message = (req as { message?: unknown }).message as { clientSecret?: unknown } | undefined;
       const principal = await runtime.authenticate({
         procedure,
+        url: req.url,
         policy,
         headers: req.header,
         bodySecret: typeof message?.clientSecret === 'string' && message.clientSecret !== '' ? message.clientSecret : undefined,
         peerAddress: info?.peerAddress ?? '',
         requestId: info?.id ?? '',
+        onRate: (state) => {
+          const extra = req.contextValues.get(extraResponseHeadersKey);
+          for (const [name, value] of rateLimitHeaders(state)) extra?.set(name, value);
+        },
       });
       req.contextValues.set(principalKey, principal);
       return next(req);

@@ -4,7 +4,7 @@
  * interceptor refuses any method that is missing from this table, so a new
  * method is unreachable until someone decides who may call it.
  */
-import type { RuntimeScope } from './scopes.js';
+import type { RuntimeScope } from '../credentials/scopes.js';
 
 export type MethodPolicy =
   /** No credential: token exchange, health, reflection. */

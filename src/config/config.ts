@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseLimit, type Limit } from '../rate-limit/rate-limits.js';
+import { parseIpRange } from '../credentials/ip-ranges.js';
 
 /**
  * Runtime configuration. Every value comes from an environment variable
@@ -21,6 +23,12 @@ export interface Config {
   /** A known admin API client created on an empty database (sandboxes, CI). */
   bootstrapClientId: string | undefined;
   bootstrapClientSecret: string | undefined;
+  /** CIDR ranges of reverse proxies whose X-Forwarded-For is believed (SPEC §3). */
+  trustedProxies: string[];
+  /** Requests per window for credentials without their own `rate_limit`. */
+  defaultRateLimit: Limit;
+  /** `redis://…`: rate-limit counters shared by every replica. */
+  redisUrl: string | undefined;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -33,6 +41,9 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   shutdownTimeoutMs: 'LATCHKEY_SHUTDOWN_TIMEOUT_MS',
   bootstrapClientId: 'LATCHKEY_BOOTSTRAP_CLIENT_ID',
   bootstrapClientSecret: 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET',
+  trustedProxies: 'LATCHKEY_TRUSTED_PROXIES',
+  defaultRateLimit: 'LATCHKEY_DEFAULT_RATE_LIMIT',
+  redisUrl: 'LATCHKEY_REDIS_URL',
 };
 
 const port = z
@@ -91,6 +102,33 @@ const schema = z.object({
     .min(16, 'must be at least 16 characters')
     .max(512, 'must be at most 512 characters')
     .optional(),
+  trustedProxies: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
+    // The same parser as credential allow-lists, so the pipeline can never disagree with what was accepted here.
+    .pipe(z.array(z.string().refine((v) => parseIpRange(v).ok, 'each entry must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8'))),
+  defaultRateLimit: z
+    .string()
+    .default('6000/1m')
+    .transform((v, ctx) => {
+      const limit = parseLimit(v);
+      if (!limit) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be <requests>/<window>, e.g. 6000/1m or 100/10s (window 1 s to 24 h)' });
+        return z.NEVER;
+      }
+      return limit;
+    }),
+  redisUrl: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
 }).superRefine((c, ctx) => {
   if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
     const missing = c.bootstrapClientId === undefined ? 'bootstrapClientId' : 'bootstrapClientSecret';
@@ -121,12 +159,17 @@ export function rawConfigFromEnv(env: NodeJS.ProcessEnv): RawConfig {
 export function parseConfig(raw: RawConfig, sourceOf: (key: keyof Config) => string = (k) => ENV_NAMES[k]): Config {
   const result = schema.safeParse(raw);
   if (result.success) {
-    return { ...result.data, bootstrapClientId: result.data.bootstrapClientId, bootstrapClientSecret: result.data.bootstrapClientSecret };
+    return {
+      ...result.data,
+      bootstrapClientId: result.data.bootstrapClientId,
+      bootstrapClientSecret: result.data.bootstrapClientSecret,
+      redisUrl: result.data.redisUrl,
+    };
   }
   const problems = result.error.issues.map((issue) => {
     const key = issue.path[0] as keyof Config;
     // Secrets are named, never echoed.
-    const given = key === 'bootstrapClientSecret' ? undefined : raw[key];
+    const given = key === 'bootstrapClientSecret' || key === 'redisUrl' ? undefined : raw[key];
     return `${sourceOf(key)}${given === undefined ? '' : `=${JSON.stringify(given)}`}: ${issue.message}`;
   });
   throw new ConfigError(problems);

@@ -1,4 +1,5 @@
-import { randomBase62, sha256Hex, digestsEqual } from '../crypto/secrets.js';
+import { constantTimeEqualHex, digestSecret } from '../credentials/digest.js';
+import { randomBase62 } from '../credentials/random.js';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
 import { alreadyExists, checkUpdateMask, chooseId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
@@ -65,7 +66,7 @@ export class ApiClients {
     const record: ApiClientRecord = {
       id,
       clientId: seeded?.clientId ?? API_CLIENT_ID_PREFIX + randomBase62(24),
-      secretDigest: sha256Hex(secret),
+      secretDigest: digestSecret(secret),
       ...input,
       roles: [...new Set(input.roles)],
       permissions: [...new Set(input.permissions)],
@@ -116,15 +117,15 @@ export class ApiClients {
     const current = await this.get(resourceName);
     const secret = API_CLIENT_SECRET_PREFIX + randomBase62(40);
     const t = this.now();
-    if (!(await this.store.replaceSecret(current.id, sha256Hex(secret), t, actor))) throw notFound(resourceName);
-    return { record: { ...current, secretDigest: sha256Hex(secret), updateTime: t, updater: actor }, secret };
+    if (!(await this.store.replaceSecret(current.id, digestSecret(secret), t, actor))) throw notFound(resourceName);
+    return { record: { ...current, secretDigest: digestSecret(secret), updateTime: t, updater: actor }, secret };
   }
 
   /** Client authentication with client id and secret (Basic auth and the token exchange). */
   async authenticateClient(clientId: string, secret: string): Promise<ApiClientRecord> {
     const record = clientId === '' ? undefined : await this.store.getByClientId(clientId);
     // Compare against a digest even for an unknown client, so timing does not reveal which ids exist.
-    const ok = digestsEqual(sha256Hex(secret), record?.secretDigest ?? sha256Hex(`\u0000${clientId}`));
+    const ok = constantTimeEqualHex(digestSecret(secret), record?.secretDigest ?? digestSecret(`\u0000${clientId}`));
     if (!record || !ok) throw invalidClient();
     return record;
   }
@@ -147,7 +148,7 @@ export class ApiClients {
     const token = ACCESS_TOKEN_PREFIX + randomBase62(43);
     const t = this.now();
     await this.store.insertToken(
-      { digest: sha256Hex(token), apiClientId: client.id, expireTime: new Date(t.getTime() + ACCESS_TOKEN_LIFETIME_SECONDS * 1000) },
+      { digest: digestSecret(token), apiClientId: client.id, expireTime: new Date(t.getTime() + ACCESS_TOKEN_LIFETIME_SECONDS * 1000) },
       t,
     );
     return { accessToken: token, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_LIFETIME_SECONDS };
@@ -155,7 +156,7 @@ export class ApiClients {
 
   /** The API client behind an access token; ended tokens are refused. */
   async authenticateToken(token: string): Promise<ApiClientRecord> {
-    const found = await this.store.findToken(sha256Hex(token));
+    const found = await this.store.findToken(digestSecret(token));
     if (!found) {
       throw new DomainError('unauthenticated', 'ACCESS_TOKEN_INVALID', 'the access token is not valid (unknown, or ended by deleting the API client or rotating its secret); request a new one');
     }

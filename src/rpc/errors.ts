@@ -3,7 +3,7 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { ErrorInfoSchema, BadRequestSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
 import type { Logger } from '../logging/logger.js';
-import { requestInfoKey } from '../server/request-info.js';
+import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
 
 /** google.rpc.ErrorInfo.domain of every error latchkey raises. */
 export const ERROR_DOMAIN = 'latchkey';
@@ -76,9 +76,12 @@ export function errorInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const info = req.contextValues.get(requestInfoKey);
     if (info) info.procedure = `/${req.service.typeName}/${req.method.name}`;
+    const extra = new Headers();
+    req.contextValues.set(extraResponseHeadersKey, extra);
     try {
       const res = await next(req);
       if (info) info.code ??= 'OK';
+      extra.forEach((value, name) => res.header.set(name, value));
       return res;
     } catch (err) {
       let connectError: ConnectError;
@@ -88,6 +91,7 @@ export function errorInterceptor(logger: Logger): Interceptor {
         logger.error({ err, requestId: info?.id, procedure: info?.procedure }, 'unexpected error in handler');
         connectError = new ConnectError(`internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal);
       }
+      extra.forEach((value, name) => connectError.metadata.set(name, value));
       if (info) {
         info.code = codeName(connectError.code);
         info.reason ??= err instanceof DomainError ? err.reason : undefined;

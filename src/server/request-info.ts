@@ -26,6 +26,15 @@ export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefine
   description: 'latchkey request info',
 });
 
+/**
+ * Headers an interceptor wants on the answer whether the call succeeds or
+ * fails (the rate-limit headers); the error interceptor applies them to the
+ * response headers or to the error's metadata.
+ */
+export const extraResponseHeadersKey = createContextKey<Headers | undefined>(undefined, {
+  description: 'latchkey extra response headers',
+});
+
 const infos = new WeakMap<object, RequestInfo>();
 
 const INBOUND_ID = /^[A-Za-z0-9._:-]{1,128}$/;

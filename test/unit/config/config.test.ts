@@ -11,6 +11,9 @@ describe('configuration', () => {
       shutdownTimeoutMs: 10000,
       bootstrapClientId: undefined,
       bootstrapClientSecret: undefined,
+      trustedProxies: [],
+      defaultRateLimit: { requests: 6000, windowMs: 60_000 },
+      redisUrl: undefined,
     });
   });
 
@@ -33,6 +36,9 @@ describe('configuration', () => {
     [{ shutdownTimeoutMs: '1.5' }, 'LATCHKEY_SHUTDOWN_TIMEOUT_MS="1.5": must be a whole number of milliseconds'],
     [{ bootstrapClientId: 'ci-admin', bootstrapClientSecret: 'short' }, 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET: must be at least 16 characters'],
     [{ bootstrapClientId: 'ci admin', bootstrapClientSecret: 'long-enough-secret-1' }, 'LATCHKEY_BOOTSTRAP_CLIENT_ID="ci admin": must be 1 to 128 printable characters without spaces'],
+    [{ trustedProxies: '10.0.0.0/8, nonsense' }, 'LATCHKEY_TRUSTED_PROXIES="10.0.0.0/8, nonsense": each entry must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8'],
+    [{ defaultRateLimit: '10 per second' }, 'LATCHKEY_DEFAULT_RATE_LIMIT="10 per second": must be <requests>/<window>, e.g. 6000/1m or 100/10s (window 1 s to 24 h)'],
+    [{ redisUrl: 'localhost:6379' }, 'LATCHKEY_REDIS_URL: must be a redis:// or rediss:// URL'],
     [{ bootstrapClientId: 'ci-admin' }, 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET: set both LATCHKEY_BOOTSTRAP_CLIENT_ID and LATCHKEY_BOOTSTRAP_CLIENT_SECRET, or neither'],
   ])('refuses %j with a message naming the variable', (raw, message) => {
     let caught: unknown;

@@ -1,0 +1,66 @@
+import type { RuntimeScope } from '../credentials/scopes.js';
+import type { CredentialValidator, PresentedRequest, ValidatedCredential } from '../client-credentials/validator.js';
+import type { RuntimeAuthenticator, RuntimeCall } from './auth-interceptor.js';
+import type { CredentialPrincipal } from './principal.js';
+import type { RateState } from '../rate-limit/rate-limits.js';
+
+/** Header access common to Fetch `Headers` (RPC) and Node's header objects (plain routes). */
+type HeaderGetter = (name: string) => string | undefined;
+
+export interface RuntimeRequestParts {
+  header: HeaderGetter;
+  url: URL;
+  bodySecret: string | undefined;
+  peerAddress: string;
+  method: string;
+  requestId: string;
+  requirement: { scope: RuntimeScope | null; secretOnly: boolean };
+  onRate: (state: RateState) => void;
+}
+
+/** One mapping from a request, whatever its protocol, to what the credential pipeline examines. */
+export function presentedRequest(p: RuntimeRequestParts): PresentedRequest {
+  return {
+    authorization: p.header('authorization'),
+    clientIdHeader: p.header('x-client-id'),
+    clientSecretHeader: p.header('x-client-secret'),
+    publishableKeyQuery: p.url.searchParams.get('publishableKey') ?? undefined,
+    bodySecret: p.bodySecret,
+    peerAddress: p.peerAddress,
+    forwardedFor: p.header('x-forwarded-for'),
+    origin: p.header('origin'),
+    userAgent: p.header('user-agent'),
+    method: p.method,
+    requestId: p.requestId,
+    requirement: p.requirement,
+    onRate: p.onRate,
+  };
+}
+
+export function nodeHeaderGetter(headers: Record<string, string | string[] | undefined>): HeaderGetter {
+  return (name) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  };
+}
+
+/** The runtime half of the auth interceptor: RPC calls through the credential pipeline. */
+export class RpcRuntimeAuthenticator implements RuntimeAuthenticator {
+  constructor(private readonly validator: CredentialValidator) {}
+
+  async authenticate(call: RuntimeCall): Promise<CredentialPrincipal> {
+    const validated: ValidatedCredential = await this.validator.validate(
+      presentedRequest({
+        header: (name) => call.headers.get(name) ?? undefined,
+        url: new URL(call.url, 'http://latchkey.invalid'),
+        bodySecret: call.bodySecret,
+        peerAddress: call.peerAddress,
+        method: call.procedure,
+        requestId: call.requestId,
+        requirement: { scope: call.policy.scope, secretOnly: call.policy.secretOnly },
+        onRate: call.onRate,
+      }),
+    );
+    return validated.principal;
+  }
+}

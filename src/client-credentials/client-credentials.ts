@@ -1,0 +1,368 @@
+import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
+import { alreadyExists, checkUpdateMask, chooseId, notFound, parseName } from '../domain/names.js';
+import { pageOf, pageRequest } from '../domain/paging.js';
+import { checkLabels, checkText, MAX_DESCRIPTION, MAX_DISPLAY_NAME } from '../domain/text-limits.js';
+import { classifyImportedSecret, digestSecret, issueSecret, secretHint, validateScopes } from '../credentials/index.js';
+import { parseIpRanges, parseOrigins } from '../credentials/allow-lists.js';
+import {
+  clientName,
+  credentialName,
+  type ClientRecord,
+  type CredentialClass,
+  type CredentialFormat,
+  type CredentialRecord,
+  type CredentialStore,
+  type RateLimit,
+} from './model.js';
+
+/** The environments (id → marked production) and project ids that exist now (owned by flag admin). */
+export interface Catalog {
+  snapshot(): Promise<{ environments: ReadonlyMap<string, boolean>; projects: ReadonlySet<string> }>;
+}
+
+export interface ClientInput {
+  displayName: string;
+  description: string;
+  labels: Record<string, string>;
+}
+
+export interface CredentialInput {
+  displayName: string;
+  class: CredentialClass | undefined;
+  format: CredentialFormat | undefined;
+  environments: string[];
+  projects: string[];
+  scopes: string[];
+  allowedOrigins: string[];
+  allowedIpRanges: string[];
+  rateLimit: RateLimit | null;
+  expireTime: Date | null;
+}
+
+export const CLIENT_UPDATABLE = ['display_name', 'description', 'labels'] as const;
+export const CREDENTIAL_UPDATABLE = ['display_name', 'scopes', 'allowed_origins', 'allowed_ip_ranges', 'rate_limit', 'expire_time', 'environments', 'projects'] as const;
+
+/** Rotation keeps the old secret working this long unless the caller says otherwise (SPEC §3). */
+export const DEFAULT_GRACE_MS = 24 * 3600 * 1000;
+export const MAX_GRACE_MS = 30 * 24 * 3600 * 1000;
+const MAX_WINDOW_MS = 24 * 3600 * 1000;
+const MAX_LIST = 100;
+
+/** Formats whose secret spells out environment or project, which therefore cannot change later. */
+const SCOPE_IN_SECRET: ReadonlySet<CredentialFormat> = new Set(['UNLEASH', 'PUBLISHABLE_KEY', 'SECRET_KEY']);
+
+/**
+ * Clients and their runtime credentials (SPEC §3): validation of every
+ * setting, issuing secrets in the chosen wire format, rotation with a grace
+ * period, import of existing secrets, revocation. Secrets leave this class
+ * only in the return value of create, rotate and import.
+ */
+export class ClientCredentials {
+  constructor(
+    private readonly store: CredentialStore,
+    private readonly catalog: Catalog,
+    private readonly now: () => Date,
+    /** Called after every write, so this replica's credential cache drops stale entries at once. */
+    private readonly changed: () => void = () => undefined,
+  ) {}
+
+  // ---- clients ----
+
+  async createClient(requestedId: string, input: ClientInput, actor: string | null): Promise<ClientRecord> {
+    const id = chooseId(requestedId, 'client_id');
+    const violations = checkClient(input);
+    if (violations.length > 0) throw invalidArgument(violations);
+    const t = this.now();
+    const record: ClientRecord = { id, ...input, createTime: t, updateTime: t, creator: actor, updater: actor };
+    if (!(await this.store.insertClient(record))) throw alreadyExists(clientName(id));
+    this.changed();
+    return record;
+  }
+
+  async getClient(name: string): Promise<ClientRecord> {
+    const [id] = parseName(name, ['clients']);
+    const record = await this.store.getClient(id!);
+    if (!record) throw notFound(name);
+    return record;
+  }
+
+  async listClients(pageSize: number, pageToken: string) {
+    const page = pageRequest(pageSize, pageToken, 'clients');
+    return pageOf(await this.store.listClients(page.after, page.pageSize + 1), page, (c) => c.id, 'clients');
+  }
+
+  async updateClient(name: string, input: ClientInput, mask: readonly string[], actor: string | null) {
+    const paths = checkUpdateMask(mask, CLIENT_UPDATABLE);
+    const current = await this.getClient(name);
+    const next: ClientRecord = { ...current, updateTime: this.now(), updater: actor };
+    if (paths.includes('display_name')) next.displayName = input.displayName;
+    if (paths.includes('description')) next.description = input.description;
+    if (paths.includes('labels')) next.labels = input.labels;
+    const violations = checkClient(next);
+    if (violations.length > 0) throw invalidArgument(violations);
+    if (!(await this.store.updateClient(next))) throw notFound(name);
+    this.changed();
+    return next;
+  }
+
+  /** Deleting a client ends all of its credentials. */
+  async deleteClient(name: string): Promise<void> {
+    const [id] = parseName(name, ['clients']);
+    const deleted = await this.store.deleteClient(id!, this.now());
+    this.changed();
+    if (!deleted) throw notFound(name);
+  }
+
+  // ---- credentials ----
+
+  async createCredential(parent: string, requestedId: string, input: CredentialInput, actor: string | null) {
+    const client = await this.getClient(parent);
+    const id = chooseId(requestedId, 'credential_id');
+    const known = await this.catalog.snapshot();
+    const violations = this.checkCredential(input, 'create', known);
+    if (input.format === 'IMPORTED') {
+      violations.push({ field: 'credential.format', description: 'use ImportClientCredential to register an existing secret' });
+    }
+    if (violations.length > 0) throw invalidArgument(violations);
+    const format = input.format!;
+    const cls = classOf(input);
+    const issued = issueSecret(format, {
+      environments: input.environments,
+      projects: input.projects,
+      live: input.environments.some((e) => known.environments.get(e) === true),
+    });
+    const t = this.now();
+    const record: CredentialRecord = {
+      clientId: client.id,
+      id,
+      displayName: input.displayName,
+      class: cls,
+      format,
+      publicId: issued.clientId ?? null,
+      environments: unique(input.environments),
+      projects: unique(input.projects),
+      scopes: unique(input.scopes),
+      allowedOrigins: unique(input.allowedOrigins),
+      allowedIpRanges: unique(input.allowedIpRanges),
+      rateLimit: input.rateLimit,
+      expireTime: input.expireTime,
+      state: 'ACTIVE',
+      revokeTime: null,
+      lastUseTime: null,
+      secretHint: issued.hint,
+      createTime: t,
+      updateTime: t,
+      creator: actor,
+      updater: actor,
+    };
+    const outcome = await this.store.insertCredential(record, digestSecret(issued.secret));
+    if (outcome === 'id_taken') throw alreadyExists(credentialName(record));
+    if (outcome === 'secret_taken') throw new DomainError('unavailable', 'SECRET_COLLISION', 'a freshly issued secret collided with an existing one; retry');
+    this.changed();
+    return { credential: record, secret: issued.secret };
+  }
+
+  /** Registers a secret the caller already has (migrations from Unleash and others need no redeploy). */
+  async importCredential(parent: string, requestedId: string, input: CredentialInput, secret: string, actor: string | null) {
+    const client = await this.getClient(parent);
+    const id = chooseId(requestedId, 'credential_id');
+    const violations = this.checkCredential({ ...input, format: 'IMPORTED' }, 'create', await this.catalog.snapshot());
+    if (input.format !== undefined && input.format !== 'IMPORTED') {
+      violations.push({ field: 'credential.format', description: 'leave unset or FORMAT_IMPORTED; imported secrets keep their own shape' });
+    }
+    const shape = classifyImportedSecret(secret);
+    if (!shape.ok) violations.push({ field: 'secret', description: shape.reason });
+    if (violations.length > 0) throw invalidArgument(violations);
+    const t = this.now();
+    const record: CredentialRecord = {
+      clientId: client.id,
+      id,
+      displayName: input.displayName,
+      class: input.class!,
+      format: 'IMPORTED',
+      publicId: null,
+      environments: unique(input.environments),
+      projects: unique(input.projects),
+      scopes: unique(input.scopes),
+      allowedOrigins: unique(input.allowedOrigins),
+      allowedIpRanges: unique(input.allowedIpRanges),
+      rateLimit: input.rateLimit,
+      expireTime: input.expireTime,
+      state: 'ACTIVE',
+      revokeTime: null,
+      lastUseTime: null,
+      secretHint: secretHint(secret),
+      createTime: t,
+      updateTime: t,
+      creator: actor,
+      updater: actor,
+    };
+    const outcome = await this.store.insertCredential(record, digestSecret(secret));
+    if (outcome === 'id_taken') throw alreadyExists(credentialName(record));
+    if (outcome === 'secret_taken') {
+      throw new DomainError('already_exists', 'SECRET_ALREADY_REGISTERED', 'this secret is already registered to a credential', {
+        fieldViolations: [{ field: 'secret', description: 'already registered' }],
+      });
+    }
+    this.changed();
+    return { credential: record, secret };
+  }
+
+  async getCredential(name: string): Promise<CredentialRecord> {
+    const [clientId, id] = parseName(name, ['clients', 'credentials']);
+    const record = await this.store.getCredential(clientId!, id!);
+    if (!record) throw notFound(name);
+    return record;
+  }
+
+  /** `clients/{client}` or `clients/-` for every client's credentials. */
+  async listCredentials(parent: string, pageSize: number, pageToken: string) {
+    const clientId = parent === 'clients/-' ? undefined : parseName(parent, ['clients'], 'parent')[0];
+    if (clientId !== undefined) await this.getClient(parent);
+    const scope = `credentials:${parent}`;
+    const page = pageRequest(pageSize, pageToken, scope);
+    const rows = await this.store.listCredentials(clientId, page.after, page.pageSize + 1);
+    return pageOf(rows, page, (c) => JSON.stringify([c.clientId, c.id]), scope);
+  }
+
+  async updateCredential(name: string, input: CredentialInput, mask: readonly string[], actor: string | null) {
+    const paths = checkUpdateMask(mask, CREDENTIAL_UPDATABLE);
+    const current = await this.getCredential(name);
+    if (current.state === 'REVOKED') {
+      throw new DomainError('failed_precondition', 'CREDENTIAL_REVOKED', `${name} is revoked and cannot be changed or un-revoked; create a new credential`);
+    }
+    if (SCOPE_IN_SECRET.has(current.format) && (paths.includes('environments') || paths.includes('projects'))) {
+      throw new DomainError(
+        'failed_precondition',
+        'SCOPE_IN_SECRET',
+        `the environments and projects of a ${current.format} credential are written into its secret and cannot change; create a new credential`,
+      );
+    }
+    const next: CredentialRecord = { ...current, updateTime: this.now(), updater: actor };
+    if (paths.includes('display_name')) next.displayName = input.displayName;
+    if (paths.includes('scopes')) next.scopes = unique(input.scopes);
+    if (paths.includes('allowed_origins')) next.allowedOrigins = unique(input.allowedOrigins);
+    if (paths.includes('allowed_ip_ranges')) next.allowedIpRanges = unique(input.allowedIpRanges);
+    if (paths.includes('rate_limit')) next.rateLimit = input.rateLimit;
+    if (paths.includes('expire_time')) next.expireTime = input.expireTime;
+    if (paths.includes('environments')) next.environments = unique(input.environments);
+    if (paths.includes('projects')) next.projects = unique(input.projects);
+    const violations = this.checkCredential({ ...next, class: next.class, format: next.format }, 'update', await this.catalog.snapshot());
+    if (violations.length > 0) throw invalidArgument(violations);
+    if (!(await this.store.updateCredential(next))) throw notFound(name);
+    this.changed();
+    return next;
+  }
+
+  /** Takes effect on the next request; revoking twice is harmless. */
+  async revokeCredential(name: string, actor: string | null): Promise<CredentialRecord> {
+    const current = await this.getCredential(name);
+    if (current.state === 'REVOKED') return current;
+    const t = this.now();
+    const next: CredentialRecord = { ...current, state: 'REVOKED', revokeTime: t, updateTime: t, updater: actor };
+    if (!(await this.store.updateCredential(next))) throw notFound(name);
+    this.changed();
+    return next;
+  }
+
+  /** A new secret with the same settings; the old one keeps working for `graceMs`, then expires. */
+  async rotateCredential(name: string, graceMs: number | undefined, actor: string | null) {
+    const grace = graceMs ?? DEFAULT_GRACE_MS;
+    if (!Number.isFinite(grace) || grace < 0 || grace > MAX_GRACE_MS) {
+      throw invalidArgument([{ field: 'grace_period', description: 'must be between 0 and 30 days' }]);
+    }
+    const current = await this.getCredential(name);
+    if (current.state === 'REVOKED') {
+      throw new DomainError('failed_precondition', 'CREDENTIAL_REVOKED', `${name} is revoked; a revoked credential cannot be rotated`);
+    }
+    if (current.format === 'IMPORTED') {
+      throw new DomainError(
+        'failed_precondition',
+        'IMPORTED_NOT_ROTATABLE',
+        `${name} holds an imported secret, which latchkey cannot reissue; import the new secret or create a credential in a latchkey format`,
+      );
+    }
+    const known = await this.catalog.snapshot();
+    const issued = issueSecret(current.format, {
+      environments: current.environments,
+      projects: current.projects,
+      live: current.environments.some((e) => known.environments.get(e) === true),
+      clientId: current.publicId ?? undefined,
+    });
+    const t = this.now();
+    const next: CredentialRecord = { ...current, secretHint: issued.hint, updateTime: t, updater: actor };
+    if (!(await this.store.rotateSecret(next, digestSecret(issued.secret), new Date(t.getTime() + grace), t))) throw notFound(name);
+    this.changed();
+    return { credential: next, secret: issued.secret };
+  }
+
+  async deleteCredential(name: string): Promise<void> {
+    const [clientId, id] = parseName(name, ['clients', 'credentials']);
+    const deleted = await this.store.deleteCredential(clientId!, id!, this.now());
+    this.changed();
+    if (!deleted) throw notFound(name);
+  }
+
+  private checkCredential(
+    input: CredentialInput,
+    mode: 'create' | 'update',
+    known: { environments: ReadonlyMap<string, boolean>; projects: ReadonlySet<string> },
+  ): FieldViolation[] {
+    const v: FieldViolation[] = [];
+    const f = (field: string, description: string) => v.push({ field: `credential.${field}`, description });
+    v.push(...checkText('credential.display_name', input.displayName, MAX_DISPLAY_NAME));
+    if (mode === 'create') {
+      if (input.format === undefined) f('format', 'required: FORMAT_KEY_PAIR, FORMAT_CLIENT_SECRET, FORMAT_UNLEASH, FORMAT_PUBLISHABLE_KEY or FORMAT_SECRET_KEY');
+      const implied = input.format === 'PUBLISHABLE_KEY' ? 'PUBLISHABLE' : input.format === 'SECRET_KEY' ? 'SECRET' : undefined;
+      if (input.class === undefined && implied === undefined) f('class', 'required: CLASS_PUBLISHABLE or CLASS_SECRET');
+      if (implied !== undefined && input.class !== undefined && input.class !== implied) {
+        f('class', `a ${input.format} credential is ${implied === 'PUBLISHABLE' ? 'CLASS_PUBLISHABLE' : 'CLASS_SECRET'} (the class follows the prefix)`);
+      }
+    }
+    const cls = classOf(input);
+    if (input.environments.length > MAX_LIST) f('environments', `at most ${MAX_LIST}`);
+    input.environments.forEach((e, i) => {
+      if (!known.environments.has(e)) f(`environments[${i}]`, `unknown environment ${JSON.stringify(e)}`);
+    });
+    if (input.format !== undefined && SCOPE_IN_SECRET.has(input.format) && input.environments.length !== 1) {
+      f('environments', `a ${input.format} credential needs exactly one environment (it is part of the secret)`);
+    }
+    if (input.projects.length === 0) f('projects', 'required: project ids, or ["*"] for every project, present and future');
+    if (input.projects.length > MAX_LIST) f('projects', `at most ${MAX_LIST}`);
+    if (input.projects.includes('*') && input.projects.length > 1) f('projects', '"*" stands alone');
+    input.projects.forEach((p, i) => {
+      if (p !== '*' && !known.projects.has(p)) f(`projects[${i}]`, `unknown project ${JSON.stringify(p)}`);
+    });
+    for (const sv of validateScopes(input.scopes, cls)) f(sv.index === undefined ? 'scopes' : `scopes[${sv.index}]`, sv.description);
+    const origins = parseOrigins(input.allowedOrigins);
+    if (!origins.ok) for (const o of origins.violations) f(`allowed_origins[${o.index}]`, o.description);
+    const ranges = parseIpRanges(input.allowedIpRanges);
+    if (!ranges.ok) for (const r of ranges.violations) f(`allowed_ip_ranges[${r.index}]`, r.description);
+    if (input.allowedOrigins.length > MAX_LIST) f('allowed_origins', `at most ${MAX_LIST}`);
+    if (input.allowedIpRanges.length > MAX_LIST) f('allowed_ip_ranges', `at most ${MAX_LIST}`);
+    if (input.rateLimit) {
+      if (!Number.isInteger(input.rateLimit.requests) || input.rateLimit.requests < 1) f('rate_limit.requests', 'must be at least 1');
+      if (!(input.rateLimit.windowMs >= 1000 && input.rateLimit.windowMs <= MAX_WINDOW_MS)) f('rate_limit.window', 'must be between 1 second and 1 day');
+    }
+    if (mode === 'create' && input.expireTime && input.expireTime.getTime() <= this.now().getTime()) f('expire_time', 'must be in the future');
+    return v;
+  }
+}
+
+function classOf(input: Pick<CredentialInput, 'class' | 'format'>): CredentialClass {
+  if (input.format === 'PUBLISHABLE_KEY') return 'PUBLISHABLE';
+  if (input.format === 'SECRET_KEY') return 'SECRET';
+  return input.class ?? 'SECRET';
+}
+
+function checkClient(input: ClientInput): FieldViolation[] {
+  return [
+    ...checkText('client.display_name', input.displayName, MAX_DISPLAY_NAME),
+    ...checkText('client.description', input.description, MAX_DESCRIPTION),
+    ...checkLabels('client.labels', input.labels),
+  ];
+}
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}

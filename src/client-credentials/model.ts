@@ -1,0 +1,83 @@
+/** Plain types of clients and their runtime credentials (SPEC §3); no secret, only digests. */
+
+export type CredentialClass = 'PUBLISHABLE' | 'SECRET';
+export type CredentialFormat = 'KEY_PAIR' | 'CLIENT_SECRET' | 'UNLEASH' | 'PUBLISHABLE_KEY' | 'SECRET_KEY' | 'IMPORTED';
+export type CredentialState = 'ACTIVE' | 'REVOKED';
+
+interface Audited {
+  createTime: Date;
+  updateTime: Date;
+  creator: string | null;
+  updater: string | null;
+}
+
+export interface ClientRecord extends Audited {
+  id: string;
+  displayName: string;
+  description: string;
+  labels: Record<string, string>;
+}
+
+export interface RateLimit {
+  requests: number;
+  windowMs: number;
+}
+
+export interface CredentialRecord extends Audited {
+  clientId: string;
+  id: string;
+  displayName: string;
+  class: CredentialClass;
+  format: CredentialFormat;
+  /** The public `pk_…` half of a key pair. */
+  publicId: string | null;
+  environments: string[];
+  /** Project ids, or `['*']` for all projects, present and future. */
+  projects: string[];
+  scopes: string[];
+  allowedOrigins: string[];
+  allowedIpRanges: string[];
+  /** Null: the server default. */
+  rateLimit: RateLimit | null;
+  expireTime: Date | null;
+  state: CredentialState;
+  revokeTime: Date | null;
+  lastUseTime: Date | null;
+  secretHint: string;
+}
+
+export const credentialName = (c: { clientId: string; id: string }) => `clients/${c.clientId}/credentials/${c.id}`;
+export const clientName = (clientId: string) => `clients/${clientId}`;
+
+/** A stored secret of a credential: during a rotation's grace period a credential has two. */
+export interface SecretRecord {
+  digest: string;
+  /** Set when a rotation started this secret's grace period. */
+  expireTime: Date | null;
+}
+
+export interface CredentialStore {
+  insertClient(client: ClientRecord): Promise<boolean>;
+  getClient(id: string): Promise<ClientRecord | undefined>;
+  listClients(after: string | undefined, limit: number): Promise<ClientRecord[]>;
+  updateClient(client: ClientRecord): Promise<boolean>;
+  /** Deletes the client with its credentials and secrets. */
+  deleteClient(id: string, now: Date): Promise<boolean>;
+
+  /** Inserts the credential with its first secret; false when the id or the secret is taken. */
+  insertCredential(credential: CredentialRecord, secretDigest: string): Promise<'ok' | 'id_taken' | 'secret_taken'>;
+  getCredential(clientId: string, id: string): Promise<CredentialRecord | undefined>;
+  /** Ordered by (client id, id); `clientId` undefined lists every client's credentials. */
+  listCredentials(clientId: string | undefined, after: string | undefined, limit: number): Promise<CredentialRecord[]>;
+  updateCredential(credential: CredentialRecord): Promise<boolean>;
+  /** Adds a new secret and limits every older secret to `oldSecretsExpire`. */
+  rotateSecret(credential: CredentialRecord, newDigest: string, oldSecretsExpire: Date, now: Date): Promise<boolean>;
+  deleteCredential(clientId: string, id: string, now: Date): Promise<boolean>;
+
+  /** The credential a secret digest belongs to, with that secret's own expiry. */
+  findBySecretDigest(digest: string): Promise<{ credential: CredentialRecord; secret: SecretRecord } | undefined>;
+  /** Highest change_log sequence number for credentials and clients (cache invalidation across replicas). */
+  latestChange(): Promise<number>;
+  /** Persists last-use times gathered in memory (one write per credential, not per request). */
+  recordLastUse(uses: ReadonlyMap<string, Date>): Promise<void>;
+}

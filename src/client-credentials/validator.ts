@@ -1,0 +1,236 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { CredentialPrincipal } from '../auth/principal.js';
+import { hasScope, type RuntimeScope } from '../credentials/scopes.js';
+import { constantTimeEqual, digestSecret, extractPresentedCredential, unleashScopeMatches } from '../credentials/index.js';
+import { clientAddress, ipAllowed, originAllowed, type IpRanges } from '../credentials/allow-lists.js';
+import { DomainError } from '../domain/errors.js';
+import type { Limit, RateLimits, RateState } from '../rate-limit/rate-limits.js';
+import type { CredentialCache } from './credential-cache.js';
+import type { LastUseTracker } from './last-use.js';
+import { clientName, credentialName } from './model.js';
+
+/** Everything the pipeline looks at, whatever the protocol carried it in. */
+export interface PresentedRequest {
+  authorization: string | undefined;
+  clientIdHeader: string | undefined;
+  clientSecretHeader: string | undefined;
+  publishableKeyQuery: string | undefined;
+  bodySecret: string | undefined;
+  peerAddress: string;
+  forwardedFor: string | undefined;
+  origin: string | undefined;
+  userAgent: string | undefined;
+  /** The RPC procedure or `GET /v1/credential`-style route, for the audit trail. */
+  method: string;
+  requestId: string;
+  /** `null` scope: any valid credential (e.g. GET /v1/credential). */
+  requirement: { scope: RuntimeScope | null; secretOnly: boolean };
+  /** Receives the rate-limit state for the response headers, on success and refusal alike. */
+  onRate?: (state: RateState) => void;
+}
+
+export interface ValidatedCredential {
+  principal: CredentialPrincipal;
+  /** The client address after trusted-proxy handling. */
+  clientAddress: string;
+  expireTime: Date | null;
+  format: string;
+  rateLimit: { requests: number; windowMs: number } | null;
+}
+
+const unauthenticated = (reason: string, message: string, httpStatus?: number) =>
+  new DomainError('unauthenticated', reason, message, httpStatus ? { httpStatus } : {});
+const denied = (reason: string, message: string) => new DomainError('permission_denied', reason, message);
+
+/**
+ * The runtime credential check of SPEC §3, steps 1–7 in order; the first
+ * failure answers. Every validation, passed or refused, is recorded in the
+ * audit trail (never with a secret: an unknown one appears as the first 8
+ * hex characters of its digest). Step 8, rate limiting, follows in the
+ * transport layer once the credential is known.
+ */
+export class CredentialValidator {
+  private readonly cache: CredentialCache;
+  private readonly trustedProxies: IpRanges;
+  private readonly audit: AuditLog;
+  private readonly lastUse: LastUseTracker;
+  private readonly limits: RateLimits;
+  private readonly defaultLimit: Limit;
+  private readonly now: () => Date;
+  private readonly observe: (outcome: string) => void;
+
+  constructor(deps: {
+    cache: CredentialCache;
+    trustedProxies: IpRanges;
+    audit: AuditLog;
+    lastUse: LastUseTracker;
+    limits: RateLimits;
+    /** The server default, for credentials without their own `rate_limit`. */
+    defaultLimit: Limit;
+    now: () => Date;
+    /** Told every outcome (`OK` or the refusal reason), for metrics. */
+    observe?: (outcome: string) => void;
+  }) {
+    this.cache = deps.cache;
+    this.trustedProxies = deps.trustedProxies;
+    this.audit = deps.audit;
+    this.lastUse = deps.lastUse;
+    this.limits = deps.limits;
+    this.defaultLimit = deps.defaultLimit;
+    this.now = deps.now;
+    this.observe = deps.observe ?? (() => undefined);
+  }
+
+  async validate(req: PresentedRequest): Promise<ValidatedCredential> {
+    const address = clientAddress(req.peerAddress, req.forwardedFor, this.trustedProxies);
+    let credential: string | null = null;
+    let client: string | null = null;
+    let digestPrefix: string | null = null;
+    let limit = this.defaultLimit;
+    const record = (outcome: string) => {
+      this.observe(outcome);
+      this.audit.record({
+        kind: 'CREDENTIAL_VALIDATION',
+        time: this.now(),
+        actor: credential,
+        method: req.method,
+        resource: credential,
+        outcome,
+        requestId: req.requestId || null,
+        clientAddress: address || null,
+        origin: req.origin ?? null,
+        userAgent: req.userAgent ?? null,
+        credential,
+        client,
+        digestPrefix,
+      });
+    };
+    let result: ValidatedCredential;
+    try {
+      result = await this.check(
+        req,
+        address,
+        (c, cl, l) => {
+          credential = c;
+          client = cl;
+          if (l) limit = l;
+        },
+        (p) => (digestPrefix = p),
+      );
+    } catch (err) {
+      // Headers still report a budget: the credential's (not spent by a refusal) once it is
+      // known, else the default budget of the client address, which failed attempts spend.
+      const nowMs = this.now().getTime();
+      const state =
+        credential !== null
+          ? await this.limits.peek(`credential:${credential}`, limit, nowMs)
+          : (await this.limits.consume(`address:${address}`, this.defaultLimit, nowMs)).state;
+      req.onRate?.(state);
+      record(err instanceof DomainError ? err.reason : 'ERROR');
+      throw err;
+    }
+    // 8. rate limit
+    const { allowed, state } = await this.limits.consume(`credential:${result.principal.name}`, limit, this.now().getTime());
+    req.onRate?.(state);
+    if (!allowed) {
+      record('RATE_LIMITED');
+      const wait = state.retryAfterSeconds ?? 1;
+      throw new DomainError('resource_exhausted', 'RATE_LIMITED', `${result.principal.name} exceeded ${limit.requests} requests per ${limit.windowMs / 1000} s; retry in ${wait} s`, {
+        retryAfterSeconds: wait,
+        metadata: { limit: String(limit.requests), window_seconds: String(limit.windowMs / 1000) },
+      });
+    }
+    this.lastUse.note(result.principal.name, this.now());
+    record('OK');
+    return result;
+  }
+
+  private async check(
+    req: PresentedRequest,
+    address: string,
+    found: (credential: string, client: string, limit: Limit | null) => void,
+    unknownDigest: (prefix: string) => void,
+  ): Promise<ValidatedCredential> {
+    // 1. find
+    const presented = extractPresentedCredential({
+      authorization: req.authorization,
+      clientIdHeader: req.clientIdHeader,
+      clientSecretHeader: req.clientSecretHeader,
+      publishableKeyQuery: req.publishableKeyQuery,
+      bodyClientSecret: req.bodySecret,
+    });
+    if (presented.kind === 'missing') {
+      throw unauthenticated(
+        'CREDENTIAL_MISSING',
+        'no client credential: send Authorization: Bearer <key>, X-Client-ID and X-Client-Secret, an Unleash token in Authorization, client_secret in the request, or ?publishableKey=',
+      );
+    }
+    if (presented.kind === 'conflict') {
+      throw unauthenticated('CREDENTIAL_CONFLICT', 'the request carries two different credentials; send exactly one');
+    }
+    // 2. parse
+    if (presented.kind === 'malformed') {
+      throw unauthenticated('CREDENTIAL_MALFORMED', `the credential is malformed: ${presented.detail}`);
+    }
+    // 3. look up
+    const digest = digestSecret(presented.credential.secret);
+    const entry = await this.cache.lookup(digest);
+    const keyPairMismatch =
+      entry !== undefined &&
+      presented.credential.clientId !== undefined &&
+      !constantTimeEqual(presented.credential.clientId, entry.credential.publicId ?? '');
+    if (!entry || keyPairMismatch) {
+      unknownDigest(digest.slice(0, 8));
+      throw unauthenticated('CREDENTIAL_UNKNOWN', 'the credential is not known to this server (check for a typo, or whether it was deleted)');
+    }
+    const c = entry.credential;
+    const name = credentialName(c);
+    found(name, clientName(c.clientId), c.rateLimit);
+    // An Unleash token's visible <project>:<environment> must describe its credential exactly (SPEC §3).
+    if (presented.credential.unleash && !unleashScopeMatches(presented.credential.unleash, c)) {
+      throw unauthenticated('CREDENTIAL_UNKNOWN', `the <project>:<environment> part of this token does not match ${name}`);
+    }
+    // 4. state
+    if (c.state === 'REVOKED') {
+      throw unauthenticated('CREDENTIAL_REVOKED', `${name} was revoked at ${c.revokeTime?.toISOString() ?? 'an earlier time'}; ask for a new credential`, 410);
+    }
+    const now = this.now().getTime();
+    const expiry = [c.expireTime, entry.secret.expireTime].filter((d): d is Date => d !== null).map((d) => d.getTime());
+    if (expiry.some((t) => t <= now)) {
+      const when = new Date(Math.min(...expiry)).toISOString();
+      const rotated = entry.secret.expireTime !== null && entry.secret.expireTime.getTime() <= now;
+      throw unauthenticated('CREDENTIAL_EXPIRED', rotated ? `this secret of ${name} was rotated and its grace period ended at ${when}; use the new secret` : `${name} expired at ${when}`);
+    }
+    // 5. client address
+    if (c.allowedIpRanges.length > 0 && !ipAllowed(entry.ipRanges, address)) {
+      throw denied('IP_NOT_ALLOWED', `${name} may not be used from ${address}`);
+    }
+    // 6. origin
+    if (c.allowedOrigins.length > 0 && !originAllowed(entry.origins, req.origin)) {
+      throw denied('ORIGIN_NOT_ALLOWED', req.origin ? `${name} may not be used from the origin ${req.origin}` : `${name} is limited to listed origins and this request has no Origin header`);
+    }
+    // 7. scope, then class
+    const { scope, secretOnly } = req.requirement;
+    if (scope !== null && !hasScope(c.scopes, scope)) {
+      throw denied('SCOPE_MISSING', `${name} lacks the scope ${scope} that ${req.method} needs`);
+    }
+    if (secretOnly && c.class !== 'SECRET') {
+      throw denied('CLASS_NOT_ALLOWED', `${req.method} needs a SECRET credential; ${name} is PUBLISHABLE`);
+    }
+    return {
+      principal: {
+        kind: 'credential',
+        name,
+        client: clientName(c.clientId),
+        class: c.class,
+        environments: c.environments,
+        projects: c.projects,
+        scopes: c.scopes,
+      },
+      clientAddress: address,
+      expireTime: c.expireTime,
+      format: c.format,
+      rateLimit: c.rateLimit,
+    };
+  }
+}

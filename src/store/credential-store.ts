@@ -1,0 +1,261 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { ClientRecord, CredentialRecord, CredentialStore, SecretRecord } from '../client-credentials/model.js';
+import type { ClientCredentialsTable, ClientsTable, Database } from './schema.js';
+import { fromDbTime, fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from './time.js';
+import { isUniqueViolation } from './unique-violation.js';
+
+const ENTITIES = ['credential', 'client'];
+
+function clientFromRow(r: Selectable<ClientsTable>): ClientRecord {
+  return {
+    id: r.id,
+    displayName: r.display_name,
+    description: r.description,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    createTime: fromDbTime(r.create_time),
+    updateTime: fromDbTime(r.update_time),
+    creator: r.creator,
+    updater: r.updater,
+  };
+}
+
+function clientToRow(c: ClientRecord): Selectable<ClientsTable> {
+  return {
+    id: c.id,
+    display_name: c.displayName,
+    description: c.description,
+    labels: JSON.stringify(c.labels),
+    create_time: toDbTime(c.createTime),
+    update_time: toDbTime(c.updateTime),
+    creator: c.creator,
+    updater: c.updater,
+  };
+}
+
+function credentialFromRow(r: Selectable<ClientCredentialsTable>): CredentialRecord {
+  return {
+    clientId: r.client_id,
+    id: r.id,
+    displayName: r.display_name,
+    class: r.class,
+    format: r.format as CredentialRecord['format'],
+    publicId: r.public_id,
+    environments: JSON.parse(r.environments) as string[],
+    projects: JSON.parse(r.projects) as string[],
+    scopes: JSON.parse(r.scopes) as string[],
+    allowedOrigins: JSON.parse(r.allowed_origins) as string[],
+    allowedIpRanges: JSON.parse(r.allowed_ip_ranges) as string[],
+    rateLimit: r.rate_limit_requests !== null && r.rate_limit_window_ms !== null ? { requests: r.rate_limit_requests, windowMs: r.rate_limit_window_ms } : null,
+    expireTime: fromDbTimeOrNull(r.expire_time),
+    state: r.state,
+    revokeTime: fromDbTimeOrNull(r.revoke_time),
+    lastUseTime: fromDbTimeOrNull(r.last_use_time),
+    secretHint: r.secret_hint,
+    createTime: fromDbTime(r.create_time),
+    updateTime: fromDbTime(r.update_time),
+    creator: r.creator,
+    updater: r.updater,
+  };
+}
+
+function credentialToRow(c: CredentialRecord): Selectable<ClientCredentialsTable> {
+  return {
+    client_id: c.clientId,
+    id: c.id,
+    display_name: c.displayName,
+    class: c.class,
+    format: c.format,
+    public_id: c.publicId,
+    environments: JSON.stringify(c.environments),
+    projects: JSON.stringify(c.projects),
+    scopes: JSON.stringify(c.scopes),
+    allowed_origins: JSON.stringify(c.allowedOrigins),
+    allowed_ip_ranges: JSON.stringify(c.allowedIpRanges),
+    rate_limit_requests: c.rateLimit?.requests ?? null,
+    rate_limit_window_ms: c.rateLimit?.windowMs ?? null,
+    expire_time: toDbTimeOrNull(c.expireTime),
+    state: c.state,
+    revoke_time: toDbTimeOrNull(c.revokeTime),
+    last_use_time: toDbTimeOrNull(c.lastUseTime),
+    secret_hint: c.secretHint,
+    create_time: toDbTime(c.createTime),
+    update_time: toDbTime(c.updateTime),
+    creator: c.creator,
+    updater: c.updater,
+  };
+}
+
+/**
+ * Clients, credentials and their secret digests. Every write also appends to
+ * change_log in the same transaction, which other replicas poll to drop their
+ * cached credentials (revocation reaches every replica within a second).
+ */
+export class KyselyCredentialStore implements CredentialStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private async changed(tx: Transaction<Database>, entity: string, key: string, now: Date) {
+    await tx.insertInto('change_log').values({ entity, entity_key: key, change_time: toDbTime(now) }).execute();
+  }
+
+  async insertClient(client: ClientRecord) {
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await tx.insertInto('clients').values(clientToRow(client)).execute();
+        await this.changed(tx, 'client', client.id, client.createTime);
+      });
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async getClient(id: string) {
+    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && clientFromRow(row);
+  }
+
+  async listClients(after: string | undefined, limit: number) {
+    let q = this.db.selectFrom('clients').selectAll().orderBy('id').limit(limit);
+    if (after !== undefined) q = q.where('id', '>', after);
+    return (await q.execute()).map(clientFromRow);
+  }
+
+  async updateClient(client: ClientRecord) {
+    return this.db.transaction().execute(async (tx) => {
+      const { id, create_time: _c, creator: _by, ...changes } = clientToRow(client);
+      const res = await tx.updateTable('clients').set(changes).where('id', '=', id).executeTakeFirst();
+      await this.changed(tx, 'client', id, client.updateTime);
+      return res.numUpdatedRows > 0n;
+    });
+  }
+
+  async deleteClient(id: string, now: Date) {
+    return this.db.transaction().execute(async (tx) => {
+      const res = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
+      await this.changed(tx, 'client', id, now);
+      return res.numDeletedRows > 0n;
+    });
+  }
+
+  async insertCredential(credential: CredentialRecord, secretDigest: string): Promise<'ok' | 'id_taken' | 'secret_taken'> {
+    const taken = await this.db.selectFrom('credential_secrets').select('digest').where('digest', '=', secretDigest).executeTakeFirst();
+    if (taken) return 'secret_taken';
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await tx.insertInto('client_credentials').values(credentialToRow(credential)).execute();
+        await tx
+          .insertInto('credential_secrets')
+          .values({ digest: secretDigest, client_id: credential.clientId, credential_id: credential.id, expire_time: null, create_time: toDbTime(credential.createTime) })
+          .execute();
+        await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, credential.createTime);
+      });
+      return 'ok';
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const again = await this.db.selectFrom('credential_secrets').select('digest').where('digest', '=', secretDigest).executeTakeFirst();
+      return again ? 'secret_taken' : 'id_taken';
+    }
+  }
+
+  async getCredential(clientId: string, id: string) {
+    const row = await this.db.selectFrom('client_credentials').selectAll().where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+    return row && credentialFromRow(row);
+  }
+
+  async listCredentials(clientId: string | undefined, after: string | undefined, limit: number) {
+    let q = this.db.selectFrom('client_credentials').selectAll().orderBy('client_id').orderBy('id').limit(limit);
+    if (clientId !== undefined) q = q.where('client_id', '=', clientId);
+    if (after !== undefined) {
+      const [c, i] = JSON.parse(after) as [string, string];
+      q = q.where((eb) => eb.or([eb('client_id', '>', c), eb.and([eb('client_id', '=', c), eb('id', '>', i)])]));
+    }
+    return (await q.execute()).map(credentialFromRow);
+  }
+
+  async updateCredential(credential: CredentialRecord) {
+    return this.db.transaction().execute(async (tx) => {
+      const { client_id, id, create_time: _c, creator: _by, last_use_time: _u, ...changes } = credentialToRow(credential);
+      const res = await tx.updateTable('client_credentials').set(changes).where('client_id', '=', client_id).where('id', '=', id).executeTakeFirst();
+      await this.changed(tx, 'credential', `${client_id}/${id}`, credential.updateTime);
+      return res.numUpdatedRows > 0n;
+    });
+  }
+
+  async rotateSecret(credential: CredentialRecord, newDigest: string, oldSecretsExpire: Date, now: Date) {
+    return this.db.transaction().execute(async (tx) => {
+      const exists = await tx.selectFrom('client_credentials').select('id').where('client_id', '=', credential.clientId).where('id', '=', credential.id).executeTakeFirst();
+      if (!exists) return false;
+      const limit = toDbTime(oldSecretsExpire);
+      await tx
+        .updateTable('credential_secrets')
+        .set({ expire_time: limit })
+        .where('client_id', '=', credential.clientId)
+        .where('credential_id', '=', credential.id)
+        .where((eb) => eb.or([eb('expire_time', 'is', null), eb('expire_time', '>', limit)]))
+        .execute();
+      await tx
+        .insertInto('credential_secrets')
+        .values({ digest: newDigest, client_id: credential.clientId, credential_id: credential.id, expire_time: null, create_time: toDbTime(now) })
+        .execute();
+      await tx
+        .updateTable('client_credentials')
+        .set({ update_time: toDbTime(now), updater: credential.updater, secret_hint: credential.secretHint })
+        .where('client_id', '=', credential.clientId)
+        .where('id', '=', credential.id)
+        .execute();
+      await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, now);
+      return true;
+    });
+  }
+
+  async deleteCredential(clientId: string, id: string, now: Date) {
+    return this.db.transaction().execute(async (tx) => {
+      const res = await tx.deleteFrom('client_credentials').where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+      await this.changed(tx, 'credential', `${clientId}/${id}`, now);
+      return res.numDeletedRows > 0n;
+    });
+  }
+
+  async findBySecretDigest(digest: string) {
+    const row = await this.db
+      .selectFrom('credential_secrets')
+      .innerJoin('client_credentials', (j) =>
+        j.onRef('client_credentials.client_id', '=', 'credential_secrets.client_id').onRef('client_credentials.id', '=', 'credential_secrets.credential_id'),
+      )
+      .selectAll('client_credentials')
+      .select(['credential_secrets.digest as secret_digest', 'credential_secrets.expire_time as secret_expire_time'])
+      .where('credential_secrets.digest', '=', digest)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { secret_digest, secret_expire_time, ...credential } = row;
+    const secret: SecretRecord = { digest: secret_digest, expireTime: fromDbTimeOrNull(secret_expire_time) };
+    return { credential: credentialFromRow(credential), secret };
+  }
+
+  async latestChange() {
+    const row = await this.db
+      .selectFrom('change_log')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('entity', 'in', ENTITIES)
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
+  async recordLastUse(uses: ReadonlyMap<string, Date>) {
+    if (uses.size === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const [name, time] of uses) {
+        const [, clientId, , id] = name.split('/');
+        const t = toDbTime(time);
+        await tx
+          .updateTable('client_credentials')
+          .set({ last_use_time: t })
+          .where('client_id', '=', clientId!)
+          .where('id', '=', id!)
+          .where((eb) => eb.or([eb('last_use_time', 'is', null), eb('last_use_time', '<', t)]))
+          .execute();
+      }
+    });
+  }
+}
