@@ -12,17 +12,23 @@ export interface HttpHandlerDeps {
   /** The Connect adapter: gRPC, gRPC-Web and Connect for every registered service. */
   rpc: (req: HttpRequest, res: HttpResponse) => void;
   logger: Logger;
+  /** Told the outcome of every request (for metrics): procedure or route, and gRPC code name or HTTP status. */
+  observe?: (procedure: string, code: string) => void;
 }
 
 /**
  * Every request passes through here first: request id, CORS, then either a
  * plain HTTP route or the Connect adapter, and one log line when it closes.
  */
-export function createHttpHandler({ cors, plainRoutes, rpc, logger }: HttpHandlerDeps): RequestHandler {
+export function createHttpHandler({ cors, plainRoutes, rpc, logger, observe }: HttpHandlerDeps): RequestHandler {
   return (req, res) => {
     const info = startRequest(req);
     res.setHeader('x-request-id', info.id);
-    res.once('close', () => logRequest(logger, req, res, info));
+    res.once('close', () => {
+      logRequest(logger, req, res, info);
+      // Unmatched paths share one label so that scanners cannot explode the metric's cardinality.
+      observe?.(info.procedure ?? 'unmatched', info.code ?? String(res.statusCode));
+    });
 
     const origin = req.headers.origin;
     if (typeof origin === 'string') {
