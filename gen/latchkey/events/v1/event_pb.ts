@@ -121,7 +121,7 @@ export const EventSchema: GenMessage<Event> = /*@__PURE__*/
  */
 export enum Event_Kind {
   /**
-   * Not set; treated as KIND_LOG.
+   * Not set; PublishEvents refuses it.
    *
    * @generated from enum value: KIND_UNSPECIFIED = 0;
    */
@@ -155,7 +155,7 @@ export const Event_KindSchema: GenEnum<Event_Kind> = /*@__PURE__*/
  */
 export enum Event_Level {
   /**
-   * Not set.
+   * Not set; PublishEvents refuses it.
    *
    * @generated from enum value: LEVEL_UNSPECIFIED = 0;
    */
