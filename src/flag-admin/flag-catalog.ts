@@ -1,0 +1,228 @@
+import { compileFlag, type CompiledFlag } from '../flags/compile.js';
+import { toDefinition } from './definition.js';
+import type { EnvironmentRecord, FlagAdminStore, FlagRecord } from './model.js';
+
+export type { CompiledFlag } from '../flags/compile.js';
+
+/** What the catalog reads; a subset of the flag admin store. */
+export type FlagCatalogStore = Pick<FlagAdminStore, 'snapshot' | 'changesSince' | 'getFlag' | 'getEnvironment' | 'getProject'>;
+
+export interface CatalogEnvironment {
+  readonly id: string;
+  readonly production: boolean;
+}
+
+export interface FlagCatalogOptions {
+  /** Where failures of background refreshes (and of refreshes after a write) are reported. */
+  onError?: (err: unknown) => void;
+  /** Milliseconds clock, for how long a change_log gap is watched; tests replace it. */
+  clock?: () => number;
+}
+
+const ENTITIES = new Set(['flag', 'project', 'environment']);
+
+/**
+ * How long a gap in change_log sequence numbers is watched. On PostgreSQL a sequence number is
+ * taken when a row is inserted but becomes visible only at commit, so a higher number can be seen
+ * first; a number whose transaction rolled back never appears and is forgotten after this time.
+ */
+const GAP_WATCH_MS = 60_000;
+/** At load, how many sequence numbers below the newest are checked for gaps. */
+const LOAD_LOOKBACK = 256;
+
+/**
+ * The flags, environments and projects the resolver reads, in memory, with every flag compiled
+ * once when it changes (never per request).
+ *
+ * `load()` reads everything once. After that the catalog follows change_log: `refresh()` reads the
+ * rows after the last sequence number it has seen and reloads exactly the entities they name. The
+ * admin domain calls `changed()` after each committed write, so the change is visible on the very
+ * next request on this replica; `startPolling()` picks up other replicas' changes.
+ */
+export class FlagCatalog {
+  private compiled = new Map<string, CompiledFlag>();
+  private envs = new Map<string, CatalogEnvironment>();
+  private projects = new Set<string>();
+  private sortedFlags: readonly CompiledFlag[] = [];
+  private lastSeq = 0;
+  /** Sequence numbers below `lastSeq` not seen yet, with when they were first missed. */
+  private gaps = new Map<number, number>();
+  private loaded = false;
+  private running: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private changeCount = 0;
+  private readonly onError: (err: unknown) => void;
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly store: FlagCatalogStore,
+    options: FlagCatalogOptions = {},
+  ) {
+    this.onError = options.onError ?? (() => undefined);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Reads every project, environment and flag, and compiles the flags. */
+  load(): Promise<void> {
+    const next = this.running.catch(() => undefined).then(() => this.loadAll());
+    this.running = next;
+    return next;
+  }
+
+  private async loadAll(): Promise<void> {
+    const snap = await this.store.snapshot();
+    this.projects = new Set(snap.projects.map((p) => p.id));
+    this.envs = new Map(snap.environments.map((e) => [e.id, environmentOf(e)]));
+    this.compiled = new Map();
+    for (const f of snap.flags) this.putFlag(f);
+    this.lastSeq = snap.seq;
+    this.gaps = new Map();
+    // Gaps just below the snapshot's position may be transactions still committing.
+    const recent = await this.store.changesSince(Math.max(0, snap.seq - LOAD_LOOKBACK), []);
+    const seen = new Set(recent.map((r) => r.seq));
+    const t = this.clock();
+    for (let s = Math.max(1, snap.seq - LOAD_LOOKBACK + 1); s <= snap.seq; s++) if (!seen.has(s)) this.gaps.set(s, t);
+    this.loaded = true;
+    this.rebuild();
+  }
+
+  /**
+   * Applies every change committed since the last refresh. Calls are serialised; a call made while
+   * one runs waits for a fresh run, so it always sees writes that committed before it was made.
+   */
+  refresh(): Promise<void> {
+    if (this.queued) return this.queued;
+    const next = this.running.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.loaded ? this.applyChanges() : this.loadAll();
+    });
+    this.queued = next;
+    this.running = next;
+    return next;
+  }
+
+  /** For the admin domain after a committed write: refreshes, reporting (never throwing) failures. */
+  changed = async (): Promise<void> => {
+    try {
+      await this.refresh();
+    } catch (err) {
+      this.onError(err);
+    }
+  };
+
+  /** Refreshes every `intervalMs` until `stopPolling()`; the timer never keeps the process alive. */
+  startPolling(intervalMs = 500): void {
+    this.stopPolling();
+    this.timer = setInterval(() => {
+      this.refresh().catch(this.onError);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopPolling(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Every flag (active and archived), in id order. The array is replaced, never mutated, on change. */
+  flags(): readonly CompiledFlag[] {
+    return this.sortedFlags;
+  }
+
+  flag(id: string): CompiledFlag | undefined {
+    return this.compiled.get(id);
+  }
+
+  environment(id: string): CatalogEnvironment | undefined {
+    return this.envs.get(id);
+  }
+
+  environments(): readonly CatalogEnvironment[] {
+    return [...this.envs.values()];
+  }
+
+  hasProject(id: string): boolean {
+    return this.projects.has(id);
+  }
+
+  // The client-credentials domain's view of environments and projects.
+  environmentExists(id: string): boolean {
+    return this.envs.has(id);
+  }
+
+  isProduction(id: string): boolean {
+    return this.envs.get(id)?.production === true;
+  }
+
+  projectExists(id: string): boolean {
+    return this.projects.has(id);
+  }
+
+  /** Grows by one on every applied change (a cheap cache key for derived data, e.g. ETags). */
+  get version(): number {
+    return this.changeCount;
+  }
+
+  /** The newest change_log sequence number applied. */
+  get position(): number {
+    return this.lastSeq;
+  }
+
+  private async applyChanges(): Promise<void> {
+    const rows = await this.store.changesSince(this.lastSeq, [...this.gaps.keys()]);
+    const t = this.clock();
+    const flags = new Set<string>();
+    const envs = new Set<string>();
+    const projects = new Set<string>();
+    let expected = this.lastSeq + 1;
+    for (const row of rows) {
+      if (this.gaps.delete(row.seq)) {
+        // A late commit below lastSeq: apply it, nothing else to track.
+      } else {
+        for (let s = expected; s < row.seq; s++) this.gaps.set(s, t);
+        expected = row.seq + 1;
+        this.lastSeq = Math.max(this.lastSeq, row.seq);
+      }
+      if (!ENTITIES.has(row.entity)) continue;
+      (row.entity === 'flag' ? flags : row.entity === 'environment' ? envs : projects).add(row.entityKey);
+    }
+    for (const [s, since] of this.gaps) if (t - since > GAP_WATCH_MS) this.gaps.delete(s);
+    if (flags.size + envs.size + projects.size === 0) return;
+
+    const [flagRows, envRows, projectRows] = await Promise.all([
+      Promise.all([...flags].map(async (id) => [id, await this.store.getFlag(id)] as const)),
+      Promise.all([...envs].map(async (id) => [id, await this.store.getEnvironment(id)] as const)),
+      Promise.all([...projects].map(async (id) => [id, await this.store.getProject(id)] as const)),
+    ]);
+    for (const [id, f] of flagRows) {
+      if (f) this.putFlag(f);
+      else this.compiled.delete(id);
+    }
+    for (const [id, e] of envRows) {
+      if (e) this.envs.set(id, environmentOf(e));
+      else this.envs.delete(id);
+    }
+    for (const [id, p] of projectRows) {
+      if (p) this.projects.add(id);
+      else this.projects.delete(id);
+    }
+    this.rebuild();
+  }
+
+  private putFlag(record: FlagRecord): void {
+    const compiled = compileFlag(toDefinition(record));
+    // Such a flag resolves with reason ERROR (the other flags are unaffected); operators should know.
+    if (compiled.compileError !== undefined) this.onError(new Error(`flags/${record.id} does not compile: ${compiled.compileError}`));
+    this.compiled.set(record.id, compiled);
+  }
+
+  private rebuild(): void {
+    this.sortedFlags = [...this.compiled.keys()].sort().map((id) => this.compiled.get(id)!);
+    this.changeCount++;
+  }
+}
+
+function environmentOf(e: EnvironmentRecord): CatalogEnvironment {
+  return { id: e.id, production: e.production };
+}
