@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { CredentialPrincipal } from '../auth/principal.js';
+import { ruleAppliesToEnvironments } from '../credentials/environments.js';
+import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
+import { newSortableId } from '../store/ids.js';
+import type { CompiledFlag } from '../flags/compile.js';
+import { resolveFlag } from '../flags/evaluate.js';
+import type { EvaluationContext, FlagDefinition } from '../flags/model.js';
+import type { FlagApplyStore, ResolvedFlag } from './model.js';
+import { decodeResolveToken, encodeResolveToken } from './resolve-token.js';
+
+/** Where compiled flags come from (the in-memory flag catalog). */
+export interface CompiledFlags {
+  flags(): readonly CompiledFlag[];
+  flag(id: string): CompiledFlag | undefined;
+}
+
+/**
+ * ResolveFlags serves flags; ResolveConfigs serves OBJECT flags (remote
+ * configs); `all` serves every kind (the Confidence-compatible route, for a
+ * credential holding both scopes).
+ */
+export type ResolveMode = 'flags' | 'configs' | 'all';
+
+const MAX_NAMED_FLAGS = 1000;
+const MAX_APPLIES = 1000;
+
+/**
+ * Flag resolution for one credential (SPEC §6): only flags of its projects,
+ * secret flags only for SECRET credentials, and within each flag only the rules
+ * whose environments apply to the credential's environments (SPEC §4). One
+ * flag's failure never fails the others.
+ */
+export class FlagResolver {
+  constructor(
+    private readonly catalog: CompiledFlags,
+    private readonly applies: FlagApplyStore,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Whether the credential may see the flag at all; an invisible flag is FLAG_NOT_FOUND. */
+  visible(principal: CredentialPrincipal, def: FlagDefinition): boolean {
+    const inProjects = principal.projects.includes('*') || principal.projects.includes(def.project);
+    return inProjects && (!def.secret || principal.class === 'SECRET');
+  }
+
+  resolve(principal: CredentialPrincipal, names: readonly string[], context: EvaluationContext, mode: ResolveMode) {
+    if (names.length > MAX_NAMED_FLAGS) throw invalidArgument([{ field: 'flags', description: `at most ${MAX_NAMED_FLAGS} flags per request` }]);
+    const envApplies = (ruleEnvironments: readonly string[]) => ruleAppliesToEnvironments(ruleEnvironments, principal.environments);
+    const expectKind = mode === 'configs' ? 'config' : mode === 'flags' ? 'flag' : undefined;
+    const servesKind = (kind: string) => mode === 'all' || (kind === 'OBJECT') === (mode === 'configs');
+    let resolved: ResolvedFlag[];
+    if (names.length === 0) {
+      resolved = this.catalog
+        .flags()
+        .filter((f) => this.visible(principal, f.definition) && servesKind(f.definition.kind))
+        .map((f) => toResolved(`flags/${f.definition.id}`, resolveFlag(f, context, envApplies, { expectKind })));
+    } else {
+      resolved = names.map((name) => {
+        const id = name.startsWith('flags/') ? name.slice('flags/'.length) : undefined;
+        const compiled = id === undefined ? undefined : this.catalog.flag(id);
+        if (!compiled || !this.visible(principal, compiled.definition)) {
+          return { flag: name, variant: undefined, value: undefined, reason: 'FLAG_NOT_FOUND', errorMessage: id === undefined ? 'flag names look like flags/<id>' : undefined };
+        }
+        return toResolved(name, resolveFlag(compiled, context, envApplies, { expectKind }));
+      });
+    }
+    const resolveId = randomUUID();
+    const variants: Record<string, string | null> = {};
+    for (const r of resolved) if (r.reason !== 'FLAG_NOT_FOUND') variants[r.flag.slice('flags/'.length)] = r.variant ?? null;
+    return { resolved, resolveId, resolveToken: encodeResolveToken({ resolveId, credential: principal.name, variants }) };
+  }
+
+  /** Records that resolved values were used (exposure), for flags the token says this credential resolved. */
+  async apply(principal: CredentialPrincipal, resolveToken: string, flags: readonly { flag: string; applyTime: Date | undefined }[]) {
+    const token = decodeResolveToken(resolveToken);
+    if (token.credential !== principal.name) {
+      throw new DomainError('invalid_argument', 'RESOLVE_TOKEN_MISMATCH', 'resolve_token was issued to another credential', {
+        fieldViolations: [{ field: 'resolve_token', description: 'issued to another credential' }],
+      });
+    }
+    const violations: FieldViolation[] = [];
+    if (flags.length === 0) violations.push({ field: 'flags', description: 'name at least one applied flag' });
+    if (flags.length > MAX_APPLIES) violations.push({ field: 'flags', description: `at most ${MAX_APPLIES} per request` });
+    flags.forEach((f, i) => {
+      const id = f.flag.startsWith('flags/') ? f.flag.slice('flags/'.length) : f.flag;
+      if (!(id in token.variants)) violations.push({ field: `flags[${i}].flag`, description: `${f.flag} was not resolved with this token` });
+    });
+    if (violations.length > 0) throw invalidArgument(violations);
+    const receiveTime = this.now();
+    await this.applies.insert(
+      flags.map((f) => {
+        const id = f.flag.startsWith('flags/') ? f.flag.slice('flags/'.length) : f.flag;
+        return {
+          id: newSortableId(receiveTime),
+          resolveId: token.resolveId,
+          flag: `flags/${id}`,
+          variant: token.variants[id] ?? null,
+          credential: principal.name,
+          applyTime: f.applyTime ?? receiveTime,
+          receiveTime,
+        };
+      }),
+    );
+    return flags.length;
+  }
+
+  /** Definitions for SDKs that evaluate locally: the credential's flags, rules already filtered to its environments. */
+  definitions(principal: CredentialPrincipal): FlagDefinition[] {
+    return this.catalog
+      .flags()
+      .filter((f) => this.visible(principal, f.definition))
+      .map((f) => ({
+        ...f.definition,
+        rules: f.definition.rules.filter((r) => ruleAppliesToEnvironments(r.environments, principal.environments)),
+      }));
+  }
+}
+
+function toResolved(name: string, r: ReturnType<typeof resolveFlag>): ResolvedFlag {
+  return { flag: name, variant: r.variant, value: r.value, reason: r.reason, errorMessage: r.errorMessage };
+}

@@ -1,0 +1,152 @@
+import { hasScope } from '../credentials/scopes.js';
+import { DomainError } from '../domain/errors.js';
+import type { JsonValue } from '../flags/model.js';
+import type { FlagResolver } from '../resolver/flag-resolver.js';
+import type { ResolvedFlag } from '../resolver/model.js';
+import type { CredentialValidator } from '../client-credentials/validator.js';
+import { BodyTooLargeError, readBody, sendJson, type HttpRequest, type HttpResponse } from '../server/http-util.js';
+import type { PlainRoute } from '../server/plain-routes.js';
+import type { RequestInfo } from '../server/request-info.js';
+import { authenticateHttp, sendDomainError } from './runtime-http.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Confidence's reasons; it has no DEFAULT (a served default variant is a match) nor TYPE_MISMATCH. */
+const REASON: Record<ResolvedFlag['reason'], string> = {
+  MATCH: 'RESOLVE_REASON_MATCH',
+  DEFAULT: 'RESOLVE_REASON_MATCH',
+  NO_RULE_MATCH: 'RESOLVE_REASON_NO_SEGMENT_MATCH',
+  FLAG_ARCHIVED: 'RESOLVE_REASON_FLAG_ARCHIVED',
+  FLAG_NOT_FOUND: 'RESOLVE_REASON_ERROR',
+  TARGETING_KEY_ERROR: 'RESOLVE_REASON_TARGETING_KEY_ERROR',
+  TYPE_MISMATCH: 'RESOLVE_REASON_ERROR',
+  ERROR: 'RESOLVE_REASON_ERROR',
+};
+
+/**
+ * Confidence values are always structs. OBJECT flags are served as they are;
+ * a BOOLEAN, STRING or NUMBER flag is served as `{ "value": <scalar> }`, so an
+ * SDK reads it as `<flag>.value`.
+ */
+function confidenceValue(value: JsonValue | undefined): { value: Record<string, JsonValue> | null; schema: Record<string, unknown> } {
+  if (value === undefined || value === null) return { value: null, schema: {} };
+  if (typeof value === 'object' && !Array.isArray(value)) return { value, schema: schemaOf(value) };
+  return { value: { value }, schema: schemaOf({ value }) };
+}
+
+function schemaOf(obj: Record<string, JsonValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (typeof v === 'boolean') out[k] = { boolSchema: {} };
+    else if (typeof v === 'number') out[k] = Number.isInteger(v) ? { intSchema: {} } : { doubleSchema: {} };
+    else if (typeof v === 'string') out[k] = { stringSchema: {} };
+    else if (Array.isArray(v)) out[k] = { listSchema: {} };
+    else if (v && typeof v === 'object') out[k] = { structSchema: { schema: schemaOf(v) } };
+  }
+  return out;
+}
+
+async function readJsonObject(req: HttpRequest, res: HttpResponse, info: RequestInfo): Promise<Record<string, unknown> | undefined> {
+  const bad = (message: string, status = 400) =>
+    sendDomainError(res, info, new DomainError('invalid_argument', 'INVALID_ARGUMENT', message, status === 400 ? {} : { httpStatus: status }));
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, MAX_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return void bad(err.message, 413);
+    throw err;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return void bad('the body is not valid JSON');
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return void bad('the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * `POST /v1/flags:resolve` and `POST /v1/flags:apply` in the JSON the
+ * Confidence resolver takes and answers (camelCase, `clientSecret` in the
+ * body), so an application using a Confidence SDK can point its resolve base
+ * URL at latchkey.
+ */
+export function confidenceRoutes(validator: CredentialValidator, resolver: FlagResolver): PlainRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/flags:resolve',
+      async handle(req, res, info, url) {
+        const body = await readJsonObject(req, res, info);
+        if (!body) return;
+        const v = await authenticateHttp(validator, req, res, info, url, { scope: 'flags:read', secretOnly: false }, str(body.clientSecret));
+        if (!v) return;
+        const flags = body.flags ?? [];
+        const context = body.evaluationContext ?? {};
+        if (!Array.isArray(flags) || !flags.every((f) => typeof f === 'string')) {
+          return sendDomainError(res, info, new DomainError('invalid_argument', 'INVALID_ARGUMENT', 'flags must be a list of flag names (flags/<name>)'));
+        }
+        if (!context || typeof context !== 'object' || Array.isArray(context)) {
+          return sendDomainError(res, info, new DomainError('invalid_argument', 'INVALID_ARGUMENT', 'evaluationContext must be a JSON object'));
+        }
+        const mode = hasScope(v.principal.scopes, 'configs:read') ? 'all' : 'flags';
+        try {
+          const result = resolver.resolve(v.principal, flags as string[], context as Record<string, JsonValue>, mode);
+          if (body.apply === true) {
+            const served = result.resolved.filter((r) => r.reason !== 'FLAG_NOT_FOUND').map((r) => ({ flag: r.flag, applyTime: undefined }));
+            if (served.length > 0) await resolver.apply(v.principal, result.resolveToken, served);
+          }
+          sendJson(res, 200, {
+            // Confidence leaves unknown flags out; its SDKs then report FLAG_NOT_FOUND themselves.
+            resolvedFlags: result.resolved
+              .filter((r) => r.reason !== 'FLAG_NOT_FOUND')
+              .map((r) => {
+                const { value, schema } = confidenceValue(r.value);
+                return {
+                  flag: r.flag,
+                  variant: r.variant ? `${r.flag}/variants/${r.variant}` : '',
+                  value,
+                  flagSchema: { schema },
+                  reason: REASON[r.reason],
+                };
+              }),
+            resolveToken: result.resolveToken,
+            resolveId: result.resolveId,
+          });
+        } catch (err) {
+          if (err instanceof DomainError) return sendDomainError(res, info, err);
+          throw err;
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/flags:apply',
+      async handle(req, res, info, url) {
+        const body = await readJsonObject(req, res, info);
+        if (!body) return;
+        const v = await authenticateHttp(validator, req, res, info, url, { scope: 'flags:read', secretOnly: false }, str(body.clientSecret));
+        if (!v) return;
+        const flags = Array.isArray(body.flags) ? body.flags : [];
+        try {
+          await resolver.apply(
+            v.principal,
+            str(body.resolveToken) ?? str(body.resolve_token) ?? '',
+            flags.map((f) => {
+              const o = (f && typeof f === 'object' ? f : {}) as { flag?: unknown; applyTime?: unknown };
+              const t = typeof o.applyTime === 'string' ? new Date(o.applyTime) : undefined;
+              return { flag: typeof o.flag === 'string' ? o.flag : '', applyTime: t && !Number.isNaN(t.getTime()) ? t : undefined };
+            }),
+          );
+          sendJson(res, 200, {});
+        } catch (err) {
+          if (err instanceof DomainError) return sendDomainError(res, info, err);
+          throw err;
+        }
+      },
+    },
+  ];
+}

@@ -1,0 +1,97 @@
+import { create, fromJson, type JsonValue as PbJsonValue } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import type { ConnectRouter } from '@connectrpc/connect';
+import {
+  FlagDefinitionSchema,
+  FlagDefinition_Kind,
+  FlagDefinition_State,
+  Condition_Operator,
+  ResolveReason,
+  ResolvedFlagSchema,
+} from '../../gen/latchkey/flags/resolver/v1/resolver_pb.js';
+import { FlagResolverService } from '../../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
+import { credentialOf } from '../auth/principal.js';
+import { pageOf, pageRequest } from '../domain/paging.js';
+import type { EvaluationContext, FlagDefinition, JsonValue } from '../flags/model.js';
+import type { FlagResolver, ResolveMode } from '../resolver/flag-resolver.js';
+import type { ResolvedFlag, ResolveReason as DomainReason } from '../resolver/model.js';
+import { dateOf } from './convert.js';
+
+const REASON: Record<DomainReason, ResolveReason> = {
+  MATCH: ResolveReason.MATCH,
+  DEFAULT: ResolveReason.DEFAULT,
+  NO_RULE_MATCH: ResolveReason.NO_RULE_MATCH,
+  FLAG_ARCHIVED: ResolveReason.FLAG_ARCHIVED,
+  FLAG_NOT_FOUND: ResolveReason.FLAG_NOT_FOUND,
+  TARGETING_KEY_ERROR: ResolveReason.TARGETING_KEY_ERROR,
+  TYPE_MISMATCH: ResolveReason.TYPE_MISMATCH,
+  ERROR: ResolveReason.ERROR,
+};
+
+const value = (v: JsonValue) => fromJson(ValueSchema, v as PbJsonValue);
+
+export function resolvedFlagToProto(r: ResolvedFlag) {
+  return create(ResolvedFlagSchema, {
+    flag: r.flag,
+    variant: r.variant ?? '',
+    value: r.value === undefined ? undefined : value(r.value),
+    reason: REASON[r.reason],
+    errorMessage: r.errorMessage ?? '',
+  });
+}
+
+function definitionToProto(d: FlagDefinition) {
+  return create(FlagDefinitionSchema, {
+    name: `flags/${d.id}`,
+    project: `projects/${d.project}`,
+    state: d.state === 'ACTIVE' ? FlagDefinition_State.ACTIVE : FlagDefinition_State.ARCHIVED,
+    secret: d.secret,
+    kind: FlagDefinition_Kind[d.kind],
+    variants: d.variants.map((v) => ({ name: v.name, value: value(v.value) })),
+    defaultVariant: d.defaultVariant ?? '',
+    rules: d.rules.map((r) => ({
+      name: r.name,
+      enabled: r.enabled,
+      environments: r.environments,
+      conditions: r.conditions.map((c) => ({ attribute: c.attribute, operator: Condition_Operator[c.operator], values: c.values.map(value) })),
+      randomizationUnit: r.randomizationUnit,
+      allocations: r.allocations.map((a) => ({ variant: a.variant, weight: a.weight })),
+    })),
+    salt: d.salt,
+  });
+}
+
+export function registerFlagResolverService(router: ConnectRouter, resolver: FlagResolver): void {
+  const resolve = async (
+    req: { flags: string[]; evaluationContext?: EvaluationContext | undefined; apply: boolean },
+    values: Parameters<typeof credentialOf>[0],
+    mode: ResolveMode,
+  ) => {
+    const principal = credentialOf(values);
+    const result = resolver.resolve(principal, req.flags, req.evaluationContext ?? {}, mode);
+    if (req.apply) {
+      const served = result.resolved.filter((r) => r.reason !== 'FLAG_NOT_FOUND').map((r) => ({ flag: r.flag, applyTime: undefined }));
+      if (served.length > 0) await resolver.apply(principal, result.resolveToken, served);
+    }
+    return { resolvedFlags: result.resolved.map(resolvedFlagToProto), resolveToken: result.resolveToken, resolveId: result.resolveId };
+  };
+  router.service(FlagResolverService, {
+    resolveFlags: (req, ctx) => resolve(req, ctx.values, 'flags'),
+    resolveConfigs: (req, ctx) => resolve(req, ctx.values, 'configs'),
+    async applyFlags(req, ctx) {
+      await resolver.apply(
+        credentialOf(ctx.values),
+        req.resolveToken,
+        req.flags.map((f) => ({ flag: f.flag, applyTime: dateOf(f.applyTime) })),
+      );
+      return {};
+    },
+    listFlagDefinitions(req, ctx) {
+      const page = pageRequest(req.pageSize, req.pageToken, 'flagDefinitions');
+      const all = resolver.definitions(credentialOf(ctx.values)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const rest = all.filter((d) => page.after === undefined || d.id > page.after);
+      const { items, nextPageToken } = pageOf(rest.slice(0, page.pageSize + 1), page, (d) => d.id, 'flagDefinitions');
+      return { flagDefinitions: items.map(definitionToProto), nextPageToken };
+    },
+  });
+}
