@@ -12,6 +12,16 @@ import { registerAuthService } from './rpc/auth-service.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
 import { KyselyApiClientStore } from './store/api-client-store.js';
 import { KyselyAuditStore } from './store/audit-store.js';
+import { Environments } from './flag-admin/environments.js';
+import { FlagCatalog } from './flag-admin/flag-catalog.js';
+import { Flags } from './flag-admin/flags.js';
+import { Projects } from './flag-admin/projects.js';
+import { registerFlagAdminService } from './rpc/flag-admin-service.js';
+import { registerFlagResolverService } from './rpc/flag-resolver-service.js';
+import { FlagResolver } from './resolver/flag-resolver.js';
+import { KyselyFlagApplyStore } from './store/flag-apply-store.js';
+import { confidenceRoutes } from './routes/confidence.js';
+import { KyselyFlagAdminStore } from './store/flag-admin-store.js';
 import { RpcRuntimeAuthenticator } from './auth/runtime-auth.js';
 import { ClientCredentials } from './client-credentials/client-credentials.js';
 import { CredentialCache } from './client-credentials/credential-cache.js';
@@ -27,10 +37,11 @@ import { registerEventService } from './rpc/event-service.js';
 import { KyselyEventStore } from './store/event-store.js';
 import { RateLimits } from './rate-limit/rate-limits.js';
 import { Metrics } from './metrics/metrics.js';
+import { AuditRetention } from './audit/retention.js';
 import { HealthState, registerHealth } from './rpc/health.js';
 import { errorInterceptor } from './rpc/errors.js';
 import { ReflectionIndex, registerReflection } from './rpc/reflection.js';
-import { ALL_SERVICES, LATCHKEY_SERVICES } from './rpc/services.js';
+import { ALL_SERVICES } from './rpc/services.js';
 import { CorsPolicy } from './server/cors.js';
 import { createHttpHandler } from './server/http-handler.js';
 import { sendJson } from './server/http-util.js';
@@ -63,6 +74,7 @@ export interface App {
   readonly logger: Logger;
   readonly database: OpenDatabase;
   readonly audit: AuditLog;
+  readonly retention: AuditRetention;
   /** Stops serving: health turns NOT_SERVING, in-flight calls drain, then the store closes. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -84,6 +96,23 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
 
   const apiClients = new ApiClients(new KyselyApiClientStore(database.db), now);
+  // Projects, environments and flags; the catalog holds them compiled in memory for the resolver,
+  // refreshed after each local write and every 500 ms from change_log for other replicas' writes.
+  const flagAdminStore = new KyselyFlagAdminStore(database.db);
+  const flagCatalog = new FlagCatalog(flagAdminStore, { onError: (err) => logger.warn({ err }, 'flag catalog refresh failed') });
+  try {
+    await flagCatalog.load();
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  flagCatalog.startPolling();
+  const resolver = new FlagResolver(flagCatalog, new KyselyFlagApplyStore(database.db), now);
+  const flagAdmin = {
+    projects: new Projects(flagAdminStore, now, flagCatalog.changed),
+    environments: new Environments(flagAdminStore, now, flagCatalog.changed),
+    flags: new Flags(flagAdminStore, now, flagCatalog.changed),
+  };
   const seededAdmin =
     config.bootstrapClientId !== undefined && config.bootstrapClientSecret !== undefined
       ? { clientId: config.bootstrapClientId, secret: config.bootstrapClientSecret }
@@ -119,7 +148,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     defaultLimit: config.defaultRateLimit,
     now,
     observe: (outcome) => metrics.observeValidation(outcome),
+    auditValidations: config.auditValidations,
   });
+  const retention = new AuditRetention(auditStore, config.auditRetentionMs, now, logger);
+  retention.start();
   const runtime: RuntimeAuthenticator = new RpcRuntimeAuthenticator(validator);
   const clientCredentials = new ClientCredentials(credentialStore, new KyselyCatalog(database.db), now, () => credentialCache.invalidate());
   const sdkEvents = new SdkEvents(new KyselyEventStore(database.db), now);
@@ -131,17 +163,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     // Services whose methods later work implements answer UNIMPLEMENTED until then.
     registerApiClientService(router, apiClients);
     registerAuthService(router, apiClients);
-    registerAuditService(router, { store: auditStore, flush: () => audit.flush() });
+    registerAuditService(router, {
+      store: auditStore,
+      flush: () => audit.flush(),
+      // Usage reads the newest use noted in memory first: last_use_time is written every few seconds, not per request.
+      lastUseOf: async (name) => lastUse.pendingUse(name) ?? (await clientCredentials.getCredential(name)).lastUseTime,
+      now,
+    });
     registerClientCredentialService(router, clientCredentials);
     registerEventService(router, sdkEvents);
-    const implemented = new Set([
-      'latchkey.iam.v1.ApiClientService',
-      'latchkey.iam.v1.AuthService',
-      'latchkey.audit.v1.AuditService',
-      'latchkey.clients.v1.ClientCredentialService',
-      'latchkey.events.v1.EventService',
-    ]);
-    for (const service of LATCHKEY_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
+    registerFlagAdminService(router, flagAdmin);
+    registerFlagResolverService(router, resolver);
     registerHealth(router, health);
     registerReflection(router, reflection);
   };
@@ -171,6 +203,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     },
   });
 
+  for (const route of confidenceRoutes(validator, resolver)) plainRoutes.add(route);
   plainRoutes.add({
     method: 'GET',
     path: '/metrics',
@@ -204,11 +237,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
     database,
     audit,
+    retention,
     close() {
       closing ??= (async () => {
         health.stopServing();
         await listener.drain(config.shutdownTimeoutMs);
         credentialCache.stop();
+        flagCatalog.stopPolling();
+        retention.stop();
         await lastUse.close();
         await rateLimits.close();
         await audit.close();

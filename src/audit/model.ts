@@ -36,4 +36,6 @@ export interface AuditStore {
   /** Ordered by id (= time order), after `after`, at most `limit`. */
   list(query: AuditQuery, after: string | undefined, limit: number): Promise<AuditRecord[]>;
   deleteOlderThan(time: Date): Promise<number>;
+  /** Validations of one credential since `since`: counts by outcome, and the newest successful one. */
+  usage(credential: string, since: Date): Promise<{ counts: Record<string, number>; lastOk: AuditRecord | undefined }>;
 }

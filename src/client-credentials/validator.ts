@@ -58,6 +58,7 @@ export class CredentialValidator {
   private readonly defaultLimit: Limit;
   private readonly now: () => Date;
   private readonly observe: (outcome: string) => void;
+  private readonly auditValidations: boolean;
 
   constructor(deps: {
     cache: CredentialCache;
@@ -70,6 +71,8 @@ export class CredentialValidator {
     now: () => Date;
     /** Told every outcome (`OK` or the refusal reason), for metrics. */
     observe?: (outcome: string) => void;
+    /** False only to measure the audit trail's cost (LATCHKEY_AUDIT_VALIDATIONS=false). */
+    auditValidations?: boolean;
   }) {
     this.cache = deps.cache;
     this.trustedProxies = deps.trustedProxies;
@@ -79,6 +82,7 @@ export class CredentialValidator {
     this.defaultLimit = deps.defaultLimit;
     this.now = deps.now;
     this.observe = deps.observe ?? (() => undefined);
+    this.auditValidations = deps.auditValidations ?? true;
   }
 
   async validate(req: PresentedRequest): Promise<ValidatedCredential> {
@@ -89,6 +93,7 @@ export class CredentialValidator {
     let limit = this.defaultLimit;
     const record = (outcome: string) => {
       this.observe(outcome);
+      if (!this.auditValidations) return;
       this.audit.record({
         kind: 'CREDENTIAL_VALIDATION',
         time: this.now(),

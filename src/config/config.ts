@@ -29,6 +29,10 @@ export interface Config {
   defaultRateLimit: Limit;
   /** `redis://…`: rate-limit counters shared by every replica. */
   redisUrl: string | undefined;
+  /** Whether credential validations are recorded (SPEC §7 wants them; off only to measure the cost). */
+  auditValidations: boolean;
+  /** How long audit records are kept before the background job removes them. */
+  auditRetentionMs: number;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -44,6 +48,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   trustedProxies: 'LATCHKEY_TRUSTED_PROXIES',
   defaultRateLimit: 'LATCHKEY_DEFAULT_RATE_LIMIT',
   redisUrl: 'LATCHKEY_REDIS_URL',
+  auditValidations: 'LATCHKEY_AUDIT_VALIDATIONS',
+  auditRetentionMs: 'LATCHKEY_AUDIT_RETENTION',
 };
 
 const port = z
@@ -129,6 +135,22 @@ const schema = z.object({
     .trim()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
     .optional(),
+  auditValidations: z
+    .enum(['true', 'false'], { errorMap: () => ({ message: 'must be true or false' }) })
+    .default('true')
+    .transform((v) => v === 'true'),
+  auditRetentionMs: z
+    .string()
+    .default('90d')
+    .transform((v, ctx) => {
+      const m = /^(\d+)(h|d)$/.exec(v.trim());
+      const ms = m ? Number(m[1]) * (m[2] === 'h' ? 3_600_000 : 86_400_000) : 0;
+      if (ms < 3_600_000) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration of at least 1h, in hours or days, e.g. 72h or 90d' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 }).superRefine((c, ctx) => {
   if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
     const missing = c.bootstrapClientId === undefined ? 'bootstrapClientId' : 'bootstrapClientSecret';

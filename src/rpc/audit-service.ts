@@ -1,7 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { AuditEventSchema, AuditEvent_Kind } from '../../gen/latchkey/audit/v1/audit_event_pb.js';
-import { AuditService } from '../../gen/latchkey/audit/v1/audit_service_pb.js';
+import { AuditService, CredentialUsageSchema } from '../../gen/latchkey/audit/v1/audit_service_pb.js';
+import { durationMs } from '@bufbuild/protobuf/wkt';
+import { invalidArgument } from '../domain/errors.js';
 import type { AuditQuery, AuditRecord, AuditStore } from '../audit/model.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { dateOf, ts } from './convert.js';
@@ -33,9 +35,16 @@ export interface AuditServiceDeps {
   store: AuditStore;
   /** Writes queued records first, so a listing right after a change includes it. */
   flush: () => Promise<void>;
+  /** The credential's last use time (refused with NOT_FOUND when it does not exist). */
+  lastUseOf: (credentialName: string) => Promise<Date | null>;
+  now: () => Date;
 }
 
-export function registerAuditService(router: ConnectRouter, { store, flush }: AuditServiceDeps): void {
+/** The usage window when the caller gives none. */
+const DEFAULT_USAGE_WINDOW_MS = 24 * 3600 * 1000;
+const MAX_USAGE_WINDOW_MS = 400 * 24 * 3600 * 1000;
+
+export function registerAuditService(router: ConnectRouter, { store, flush, lastUseOf, now }: AuditServiceDeps): void {
   router.service(AuditService, {
     async listAuditEvents(req) {
       const query: AuditQuery = {
@@ -55,6 +64,25 @@ export function registerAuditService(router: ConnectRouter, { store, flush }: Au
       const rows = await store.list(query, page.after, page.pageSize + 1);
       const { items, nextPageToken } = pageOf(rows, page, (r) => r.id, scope);
       return { auditEvents: items.map(toProto), nextPageToken };
+    },
+    async getCredentialUsage(req) {
+      const lastUse = await lastUseOf(req.name);
+      const windowMs = req.window ? durationMs(req.window) : DEFAULT_USAGE_WINDOW_MS;
+      if (!(windowMs > 0 && windowMs <= MAX_USAGE_WINDOW_MS)) {
+        throw invalidArgument([{ field: 'window', description: 'must be positive and at most 400 days' }]);
+      }
+      const since = new Date(now().getTime() - windowMs);
+      await flush();
+      const { counts, lastOk } = await store.usage(req.name, since);
+      return create(CredentialUsageSchema, {
+        credential: req.name,
+        countsByOutcome: Object.fromEntries(Object.entries(counts).map(([k, n]) => [k, BigInt(n)])),
+        total: BigInt(Object.values(counts).reduce((a, b) => a + b, 0)),
+        lastUseTime: ts(lastUse),
+        lastClientAddress: lastOk?.clientAddress ?? '',
+        lastOrigin: lastOk?.origin ?? '',
+        windowStartTime: ts(since),
+      });
     },
   });
 }

@@ -64,6 +64,22 @@ export class KyselyAuditStore implements AuditStore {
     return (await q.execute()).map(toRecord);
   }
 
+  async usage(credential: string, since: Date) {
+    const base = this.db
+      .selectFrom('audit_events')
+      .where('kind', '=', 'CREDENTIAL_VALIDATION')
+      .where('credential', '=', credential)
+      .where('event_time', '>=', toDbTime(since));
+    const [rows, last] = await Promise.all([
+      base.select(['outcome', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('outcome').execute(),
+      base.selectAll().where('outcome', '=', 'OK').orderBy('id', 'desc').limit(1).executeTakeFirst(),
+    ]);
+    return {
+      counts: Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)])),
+      lastOk: last && toRecord(last),
+    };
+  }
+
   async deleteOlderThan(time: Date): Promise<number> {
     const res = await this.db.deleteFrom('audit_events').where('event_time', '<', toDbTime(time)).executeTakeFirst();
     return Number(res.numDeletedRows);
