@@ -1,0 +1,201 @@
+/**
+ * `npm run bench`: resolve throughput of latchkey as a ratio of a bare Connect
+ * handler measured in the same run, over gRPC (@grpc/grpc-js) and Connect JSON
+ * on HTTP/1.1, with p50/p99 latency; then latchkey with the validation audit
+ * trail on versus off. Every number is relative to a baseline of this run on
+ * this machine, never an absolute target. Results: bench/results/latest.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create, fromJson, toBinary, toJsonString } from '@bufbuild/protobuf';
+import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { createClient } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { ClientCredentialService } from '../gen/latchkey/clients/v1/client_credential_service_pb.js';
+import { ClientCredential_Class, ClientCredential_Format } from '../gen/latchkey/clients/v1/client_credential_pb.js';
+import { FlagAdminService } from '../gen/latchkey/flags/admin/v1/flag_admin_service_pb.js';
+import { Condition_Operator, Flag_Kind } from '../gen/latchkey/flags/admin/v1/flag_pb.js';
+import { FlagResolverService, ResolveFlagsRequestSchema, ResolveFlagsResponseSchema } from '../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
+import { connectJsonLoad, grpcLoad, type LoadResult } from './load.js';
+
+const FLAGS = 200;
+const RULES_PER_FLAG = 3;
+const FLAGS_PER_REQUEST = Number(process.env.BENCH_FLAGS_PER_REQUEST ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const ADMIN = { id: 'bench-admin', secret: 'bench-admin-secret-0123456789' };
+const ROOT = join(__dirname, '..');
+
+function start(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (const line of buffered.split('\n')) {
+        const m = /"port":(\d+)/.exec(line);
+        if (m) {
+          child.stdout!.off('data', onData);
+          child.stdout!.resume(); // keep draining logs so the child never blocks on a full pipe
+          resolve({ child, port: Number(m[1]) });
+          return;
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited with ${code} before listening`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function startLatchkey(dbPath: string, auditValidations: boolean) {
+  return start([join(ROOT, 'bin/latchkey.js'), 'serve'], {
+    LATCHKEY_PORT: '0',
+    LATCHKEY_HOST: '127.0.0.1',
+    LATCHKEY_DATABASE_URL: dbPath,
+    LATCHKEY_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    LATCHKEY_BOOTSTRAP_CLIENT_ID: ADMIN.id,
+    LATCHKEY_BOOTSTRAP_CLIENT_SECRET: ADMIN.secret,
+    LATCHKEY_AUDIT_VALIDATIONS: String(auditValidations),
+  });
+}
+
+const v = (json: unknown) => fromJson(ValueSchema, json as never);
+
+/** 200 flags of 3 rules each (production, staging, everywhere) and one SECRET credential for production. */
+async function seed(port: number): Promise<string> {
+  const transport = createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: '1.1' });
+  const auth = { authorization: `Basic ${Buffer.from(`${ADMIN.id}:${ADMIN.secret}`).toString('base64')}` };
+  const flagsAdmin = createClient(FlagAdminService, transport);
+  for (let i = 0; i < FLAGS; i++) {
+    await flagsAdmin.createFlag(
+      {
+        flagId: `flag-${i}`,
+        flag: {
+          project: 'projects/default',
+          kind: Flag_Kind.STRING,
+          variants: [
+            { name: 'control', value: v('control') },
+            { name: 'treatment', value: v('treatment') },
+          ],
+          defaultVariant: 'control',
+          rules: Array.from({ length: RULES_PER_FLAG }, (_, r) => ({
+            name: `rule-${r}`,
+            enabled: true,
+            environments: [['production'], ['staging'], []][r % 3]!,
+            conditions: [{ attribute: 'country', operator: Condition_Operator.IN, values: [v('SE'), v('NO'), v('DK')] }],
+            allocations: [
+              { variant: 'control', weight: 5000 },
+              { variant: 'treatment', weight: 5000 },
+            ],
+          })),
+        },
+      },
+      { headers: auth },
+    );
+  }
+  const clients = createClient(ClientCredentialService, transport);
+  await clients.createClient({ clientId: 'bench' }, { headers: auth });
+  const { secret } = await clients.createClientCredential(
+    {
+      parent: 'clients/bench',
+      credentialId: 'backend',
+      credential: {
+        class: ClientCredential_Class.SECRET,
+        format: ClientCredential_Format.CLIENT_SECRET,
+        environments: ['production'],
+        projects: ['*'],
+        scopes: ['flags:read'],
+        rateLimit: { requests: 1_000_000_000, window: { seconds: 1n, nanos: 0 } },
+      },
+    },
+    { headers: auth },
+  );
+  return secret;
+}
+
+interface Row {
+  protocol: string;
+  baseline: LoadResult;
+  latchkey: LoadResult;
+  ratio: number;
+}
+
+const fmt = (r: LoadResult) => `${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50ms.toFixed(2).padStart(6)} ms  p99 ${r.p99ms.toFixed(2).padStart(6)} ms${r.errors ? `  (${r.errors} errors)` : ''}`;
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  const dbPath = join(dir, 'bench.db');
+  const children: ChildProcess[] = [];
+  try {
+    let lk = await startLatchkey(dbPath, true);
+    children.push(lk.child);
+    const secret = await seed(lk.port);
+    const request = create(ResolveFlagsRequestSchema, {
+      flags: Array.from({ length: FLAGS_PER_REQUEST }, (_, i) => `flags/flag-${i * Math.floor(FLAGS / FLAGS_PER_REQUEST)}`),
+      evaluationContext: { targeting_key: 'user-42', country: 'SE' },
+    });
+    const resolver = createClient(FlagResolverService, createConnectTransport({ baseUrl: `http://127.0.0.1:${lk.port}`, httpVersion: '1.1' }));
+    const sample = await resolver.resolveFlags(request, { headers: { authorization: `Bearer ${secret}` } });
+    if (sample.resolvedFlags.length !== FLAGS_PER_REQUEST) throw new Error(`expected ${FLAGS_PER_REQUEST} resolved flags, got ${sample.resolvedFlags.length}`);
+    const responseFile = join(dir, 'response.json');
+    writeFileSync(responseFile, toJsonString(ResolveFlagsResponseSchema, sample));
+    const bare = await start(['--import', 'tsx', join(ROOT, 'bench/bare-server.ts')], { BARE_RESPONSE_FILE: responseFile });
+    children.push(bare.child);
+
+    const path = '/latchkey.flags.resolver.v1.FlagResolverService/ResolveFlags';
+    const binary = toBinary(ResolveFlagsRequestSchema, request);
+    const json = toJsonString(ResolveFlagsRequestSchema, request);
+    const meta = { authorization: `Bearer ${secret}` };
+    const runs = {
+      grpc: (port: number) => grpcLoad(port, path, binary, meta, CONCURRENCY, SECONDS, WARMUP),
+      'connect-json/http1.1': (port: number) => connectJsonLoad(port, path, json, meta, CONCURRENCY, SECONDS, WARMUP),
+    };
+
+    console.log(`latchkey bench: ${FLAGS} flags × ${RULES_PER_FLAG} rules, ${FLAGS_PER_REQUEST} flags per ResolveFlags, concurrency ${CONCURRENCY}, ${SECONDS} s per run`);
+    const rows: Row[] = [];
+    for (const [protocol, run] of Object.entries(runs)) {
+      const baseline = await run(bare.port);
+      const latchkey = await run(lk.port);
+      rows.push({ protocol, baseline, latchkey, ratio: latchkey.rps / baseline.rps });
+      console.log(`\n${protocol}\n  bare Connect handler ${fmt(baseline)}\n  latchkey             ${fmt(latchkey)}\n  ratio latchkey ÷ bare: ${(latchkey.rps / baseline.rps).toFixed(2)} (target ≥ 0.70)`);
+    }
+
+    // Audit trail on versus off: the same latchkey, restarted over the same database.
+    const auditOn = await runs.grpc(lk.port);
+    await stop(lk.child);
+    lk = await startLatchkey(dbPath, false);
+    children.push(lk.child);
+    const auditOff = await runs.grpc(lk.port);
+    const auditRatio = auditOn.rps / auditOff.rps;
+    console.log(`\naudit trail (gRPC)\n  audit off ${fmt(auditOff)}\n  audit on  ${fmt(auditOn)}\n  ratio on ÷ off: ${auditRatio.toFixed(2)} (target ≥ 0.90)`);
+
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    const out = {
+      time: new Date().toISOString(),
+      node: process.version,
+      config: { flags: FLAGS, rulesPerFlag: RULES_PER_FLAG, flagsPerRequest: FLAGS_PER_REQUEST, concurrency: CONCURRENCY, seconds: SECONDS },
+      resolve: rows,
+      audit: { on: auditOn, off: auditOff, ratio: auditRatio },
+    };
+    writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+    console.log('\nwritten to bench/results/latest.json');
+  } finally {
+    await Promise.all(children.map(stop));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
