@@ -12,12 +12,20 @@ export interface Spawned {
   waitForLog(msg: RegExp): Promise<Record<string, unknown>>;
 }
 
+const running = new Set<ChildProcess>();
+// A test that fails or times out must not leave a server behind.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Runs the real `latchkey` command, as a user or an orchestrator would. */
 export function spawnLatchkey(args: string[], env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   const waiters: { msg: RegExp; resolve: (l: Record<string, unknown>) => void }[] = [];

@@ -41,6 +41,18 @@ const EXPECTED_TABLES = [
   'sdk_events',
 ];
 
+/**
+ * The message a database refusal carries. Not `rejects.toThrow`: better-sqlite3's native addon is
+ * loaded once per Jest worker and keeps the SqliteError class of the first test file that loaded it,
+ * so in later files its errors are neither `instanceof Error` nor tagged as errors, and Jest reports
+ * "did not throw" for a statement that did fail.
+ */
+const refusalMessage = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'the statement succeeded',
+    (err: unknown) => String((err as { message?: unknown }).message),
+  );
+
 const NOW = new Date('2026-11-23T09:00:00.000Z');
 const T = toDbTime(NOW);
 const audited = { create_time: T, update_time: T, creator: null, updater: null };
@@ -210,12 +222,14 @@ describe.each([
 
   test('foreign keys are enforced', async () => {
     await migrateToLatest(store.db);
-    await expect(
-      store.db
-        .insertInto('credential_secrets')
-        .values({ digest: 'a'.repeat(64), client_id: 'nobody', credential_id: 'nothing', expire_time: null, create_time: T })
-        .execute(),
-    ).rejects.toThrow(/foreign key/i);
+    expect(
+      await refusalMessage(
+        store.db
+          .insertInto('credential_secrets')
+          .values({ digest: 'a'.repeat(64), client_id: 'nobody', credential_id: 'nothing', expire_time: null, create_time: T })
+          .execute(),
+      ),
+    ).toMatch(/foreign key/i);
   });
 
   test('a credential public id is unique, and several credentials may have none', async () => {
@@ -243,7 +257,7 @@ describe.each([
       ...audited,
     });
     await store.db.insertInto('client_credentials').values([credential('a', null), credential('b', null), credential('c', 'pk_test_x')]).execute();
-    await expect(store.db.insertInto('client_credentials').values(credential('d', 'pk_test_x')).execute()).rejects.toThrow(/unique/i);
+    expect(await refusalMessage(store.db.insertInto('client_credentials').values(credential('d', 'pk_test_x')).execute())).toMatch(/unique/i);
     const row = await store.db.selectFrom('client_credentials').select(['rate_limit_requests', 'rate_limit_window_ms']).where('id', '=', 'c').executeTakeFirstOrThrow();
     expect(row).toEqual({ rate_limit_requests: 100, rate_limit_window_ms: 60_000 });
   });
