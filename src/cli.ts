@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, ENV_NAMES, parseConfig, rawConfigFromEnv, type Config, type RawConfig } from './config/config.js';
 import { startApp } from './app.js';
-import { createLogger } from './logging/logger.js';
+import { createLogger, flushLogger } from './logging/logger.js';
 import { openDatabase } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { seedDefaults } from './store/seed.js';
@@ -102,9 +102,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down: draining in-flight calls');
       started.close().then(
-        () => resolve(0),
+        () => {
+          flushLogger(logger);
+          resolve(0);
+        },
         (err: unknown) => {
           logger.error({ err }, 'error during shutdown');
+          flushLogger(logger);
           resolve(1);
         },
       );

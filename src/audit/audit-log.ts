@@ -9,7 +9,7 @@ export interface AuditLogOptions {
   flushIntervalMs: number;
 }
 
-const DEFAULTS: AuditLogOptions = { maxQueue: 100_000, batchSize: 500, flushIntervalMs: 200 };
+const DEFAULTS: AuditLogOptions = { maxQueue: 100_000, batchSize: 1000, flushIntervalMs: 1000 };
 
 /**
  * The audit trail's writer. Requests only append to an in-memory queue; a

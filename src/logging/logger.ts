@@ -8,6 +8,10 @@ export type { Logger };
  * redacted as a second line of defence should a header object ever be logged.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  // Asynchronous writes to stdout: lines written while a write is in flight are coalesced into
+  // the next one, so a log line per request does not cost a blocking syscall per request. pino
+  // flushes this destination on process exit; `flushLogger` does it earlier at shutdown.
+  destination ??= pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level,
@@ -32,4 +36,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination,
   );
+}
+
+/** Writes out buffered log lines (call before the process exits). */
+export function flushLogger(logger: Logger): void {
+  logger.flush();
 }

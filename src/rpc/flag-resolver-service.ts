@@ -1,5 +1,5 @@
 import { create, fromJson, type JsonValue as PbJsonValue } from '@bufbuild/protobuf';
-import { ValueSchema } from '@bufbuild/protobuf/wkt';
+import { ValueSchema, type Value } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter } from '@connectrpc/connect';
 import {
   FlagDefinitionSchema,
@@ -28,7 +28,29 @@ const REASON: Record<DomainReason, ResolveReason> = {
   ERROR: ResolveReason.ERROR,
 };
 
-const value = (v: JsonValue) => fromJson(ValueSchema, v as PbJsonValue);
+/**
+ * google.protobuf.Value of a JSON value, built once per distinct value: the
+ * values a resolver serves are the frozen variant values of compiled flags,
+ * so converting them by reflection on every response would be wasted work.
+ * The messages are shared between responses and never mutated.
+ */
+const objectValues = new WeakMap<object, Value>();
+const scalarValues = new Map<string, Value>();
+const MAX_SCALARS = 10_000;
+const value = (v: JsonValue): Value => {
+  if (v !== null && typeof v === 'object') {
+    let m = objectValues.get(v);
+    if (!m) objectValues.set(v, (m = fromJson(ValueSchema, v as PbJsonValue)));
+    return m;
+  }
+  const key = `${typeof v}:${String(v)}`;
+  let m = scalarValues.get(key);
+  if (!m) {
+    m = fromJson(ValueSchema, v as PbJsonValue);
+    if (scalarValues.size < MAX_SCALARS) scalarValues.set(key, m);
+  }
+  return m;
+};
 
 export function resolvedFlagToProto(r: ResolvedFlag) {
   return create(ResolvedFlagSchema, {

@@ -23,6 +23,8 @@ export interface TestServer {
   port: number;
   baseUrl: string;
   logs: LogCapture;
+  /** What the server would have shown once on stderr (the generated bootstrap admin). */
+  announced: string[];
   /** The SQLite file (undefined when running on PostgreSQL). */
   sqlitePath: string | undefined;
   close(): Promise<void>;
@@ -43,12 +45,14 @@ export async function startTestServer(raw: RawConfig = {}, options: AppOptions =
     ...raw,
   });
   const logs = new LogCapture();
-  const app = await startApp(config, { logger: createLogger('debug', logs), ...options });
+  const announced: string[] = [];
+  const app = await startApp(config, { logger: createLogger('debug', logs), announce: (t) => announced.push(t), ...options });
   return {
     app,
     port: app.port,
     baseUrl: `http://127.0.0.1:${app.port}`,
     logs,
+    announced,
     sqlitePath,
     async close() {
       await app.close();
