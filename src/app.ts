@@ -150,7 +150,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     observe: (outcome) => metrics.observeValidation(outcome),
     auditValidations: config.auditValidations,
   });
-  const retention = new AuditRetention(auditStore, config.auditRetentionMs, now, logger);
+  const retention = new AuditRetention(auditStore, config.auditRetention, now, logger);
   retention.start();
   const runtime: RuntimeAuthenticator = new RpcRuntimeAuthenticator(validator);
   const clientCredentials = new ClientCredentials(credentialStore, new KyselyCatalog(database.db), now, () => credentialCache.invalidate());

@@ -31,8 +31,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Whether credential validations are recorded (SPEC §7 wants them; off only to measure the cost). */
   auditValidations: boolean;
-  /** How long audit records are kept before the background job removes them. */
-  auditRetentionMs: number;
+  /** How long audit records are kept before the background job removes them, in milliseconds. */
+  auditRetention: number;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -49,7 +49,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   defaultRateLimit: 'LATCHKEY_DEFAULT_RATE_LIMIT',
   redisUrl: 'LATCHKEY_REDIS_URL',
   auditValidations: 'LATCHKEY_AUDIT_VALIDATIONS',
-  auditRetentionMs: 'LATCHKEY_AUDIT_RETENTION',
+  auditRetention: 'LATCHKEY_AUDIT_RETENTION',
 };
 
 const port = z
@@ -139,7 +139,7 @@ const schema = z.object({
     .enum(['true', 'false'], { errorMap: () => ({ message: 'must be true or false' }) })
     .default('true')
     .transform((v) => v === 'true'),
-  auditRetentionMs: z
+  auditRetention: z
     .string()
     .default('90d')
     .transform((v, ctx) => {

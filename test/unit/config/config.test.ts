@@ -15,7 +15,7 @@ describe('configuration', () => {
       defaultRateLimit: { requests: 6000, windowMs: 60_000 },
       redisUrl: undefined,
       auditValidations: true,
-      auditRetentionMs: 90 * 86_400_000,
+      auditRetention: 90 * 86_400_000,
     });
   });
 
@@ -41,7 +41,7 @@ describe('configuration', () => {
     [{ trustedProxies: '10.0.0.0/8, nonsense' }, 'LATCHKEY_TRUSTED_PROXIES="10.0.0.0/8, nonsense": each entry must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8'],
     [{ defaultRateLimit: '10 per second' }, 'LATCHKEY_DEFAULT_RATE_LIMIT="10 per second": must be <requests>/<window>, e.g. 6000/1m or 100/10s (window 1 s to 24 h)'],
     [{ redisUrl: 'localhost:6379' }, 'LATCHKEY_REDIS_URL: must be a redis:// or rediss:// URL'],
-    [{ auditRetentionMs: '30m' }, 'LATCHKEY_AUDIT_RETENTION="30m": must be a duration of at least 1h, in hours or days, e.g. 72h or 90d'],
+    [{ auditRetention: '30m' }, 'LATCHKEY_AUDIT_RETENTION="30m": must be a duration of at least 1h, in hours or days, e.g. 72h or 90d'],
     [{ auditValidations: 'yes' }, 'LATCHKEY_AUDIT_VALIDATIONS="yes": must be true or false'],
     [{ bootstrapClientId: 'ci-admin' }, 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET: set both LATCHKEY_BOOTSTRAP_CLIENT_ID and LATCHKEY_BOOTSTRAP_CLIENT_SECRET, or neither'],
   ])('refuses %j with a message naming the variable', (raw, message) => {
