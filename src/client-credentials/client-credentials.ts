@@ -131,30 +131,7 @@ export class ClientCredentials {
       projects: input.projects,
       live: input.environments.some((e) => known.environments.get(e) === true),
     });
-    const t = this.now();
-    const record: CredentialRecord = {
-      clientId: client.id,
-      id,
-      displayName: input.displayName,
-      class: cls,
-      format,
-      publicId: issued.clientId ?? null,
-      environments: unique(input.environments),
-      projects: unique(input.projects),
-      scopes: unique(input.scopes),
-      allowedOrigins: unique(input.allowedOrigins),
-      allowedIpRanges: unique(input.allowedIpRanges),
-      rateLimit: input.rateLimit,
-      expireTime: input.expireTime,
-      state: 'ACTIVE',
-      revokeTime: null,
-      lastUseTime: null,
-      secretHint: issued.hint,
-      createTime: t,
-      updateTime: t,
-      creator: actor,
-      updater: actor,
-    };
+    const record = this.newCredential(client.id, id, input, { class: cls, format, publicId: issued.clientId ?? null, secretHint: issued.hint }, actor);
     const outcome = await this.store.insertCredential(record, digestSecret(issued.secret));
     if (outcome === 'id_taken') throw alreadyExists(credentialName(record));
     if (outcome === 'secret_taken') throw new DomainError('unavailable', 'SECRET_COLLISION', 'a freshly issued secret collided with an existing one; retry');
@@ -173,14 +150,32 @@ export class ClientCredentials {
     const shape = classifyImportedSecret(secret);
     if (!shape.ok) violations.push({ field: 'secret', description: shape.reason });
     if (violations.length > 0) throw invalidArgument(violations);
+    const record = this.newCredential(client.id, id, input, { class: input.class!, format: 'IMPORTED', publicId: null, secretHint: secretHint(secret) }, actor);
+    const outcome = await this.store.insertCredential(record, digestSecret(secret));
+    if (outcome === 'id_taken') throw alreadyExists(credentialName(record));
+    if (outcome === 'secret_taken') {
+      throw new DomainError('already_exists', 'SECRET_ALREADY_REGISTERED', 'this secret is already registered to a credential', {
+        fieldViolations: [{ field: 'secret', description: 'already registered' }],
+      });
+    }
+    this.changed();
+    return { credential: record, secret };
+  }
+
+  /** A new ACTIVE credential from validated input; what the secret decides is passed in `fixed`. */
+  private newCredential(
+    clientId: string,
+    id: string,
+    input: CredentialInput,
+    fixed: Pick<CredentialRecord, 'class' | 'format' | 'publicId' | 'secretHint'>,
+    actor: string | null,
+  ): CredentialRecord {
     const t = this.now();
-    const record: CredentialRecord = {
-      clientId: client.id,
+    return {
+      clientId,
       id,
       displayName: input.displayName,
-      class: input.class!,
-      format: 'IMPORTED',
-      publicId: null,
+      ...fixed,
       environments: unique(input.environments),
       projects: unique(input.projects),
       scopes: unique(input.scopes),
@@ -191,21 +186,11 @@ export class ClientCredentials {
       state: 'ACTIVE',
       revokeTime: null,
       lastUseTime: null,
-      secretHint: secretHint(secret),
       createTime: t,
       updateTime: t,
       creator: actor,
       updater: actor,
     };
-    const outcome = await this.store.insertCredential(record, digestSecret(secret));
-    if (outcome === 'id_taken') throw alreadyExists(credentialName(record));
-    if (outcome === 'secret_taken') {
-      throw new DomainError('already_exists', 'SECRET_ALREADY_REGISTERED', 'this secret is already registered to a credential', {
-        fieldViolations: [{ field: 'secret', description: 'already registered' }],
-      });
-    }
-    this.changed();
-    return { credential: record, secret };
   }
 
   async getCredential(name: string): Promise<CredentialRecord> {
