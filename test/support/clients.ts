@@ -6,7 +6,7 @@ import type { TestServer } from './server.js';
 export const BOOTSTRAP = { clientId: 'ci-admin', secret: 'ci-admin-secret-0123456789' } as const;
 export const BOOTSTRAP_CONFIG = { bootstrapClientId: BOOTSTRAP.clientId, bootstrapClientSecret: BOOTSTRAP.secret };
 
-export function connectClient<S extends DescService>(server: TestServer, service: S, headers: Record<string, string> = {}): Client<S> {
+export function connectClient<S extends DescService>(server: Pick<TestServer, 'baseUrl'>, service: S, headers: Record<string, string> = {}): Client<S> {
   return createClient(
     service,
     createConnectTransport({
@@ -22,7 +22,7 @@ export function connectClient<S extends DescService>(server: TestServer, service
   );
 }
 
-export async function requestToken(server: TestServer, clientId: string, secret: string): Promise<string> {
+export async function requestToken(server: Pick<TestServer, 'baseUrl'>, clientId: string, secret: string): Promise<string> {
   const res = await fetch(`${server.baseUrl}/v1/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -6,12 +6,13 @@ import { FlagResolverService } from '../../../gen/latchkey/flags/resolver/v1/res
 import { RetryInfoSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
 import { BOOTSTRAP, BOOTSTRAP_CONFIG, basic, connectClient } from '../../support/clients.js';
 import { createTestDatabase } from '../../support/postgres.js';
+import { spawnLatchkey } from '../../support/process.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const unique = () => `rl-${randomBytes(4).toString('hex')}`;
 
-async function newCredential(server: TestServer, rateLimit?: { requests: number; seconds: number }) {
+async function newCredential(server: Pick<TestServer, 'baseUrl'>, rateLimit?: { requests: number; seconds: number }) {
   const admin = connectClient(server, ClientCredentialService, basic(BOOTSTRAP.clientId, BOOTSTRAP.secret));
   const client = unique();
   await admin.createClient({ clientId: client });
@@ -29,7 +30,7 @@ async function newCredential(server: TestServer, rateLimit?: { requests: number;
   return { secret: res.secret, name: res.credential!.name };
 }
 
-const self = (server: TestServer, secret?: string) =>
+const self = (server: Pick<TestServer, 'baseUrl'>, secret?: string) =>
   fetch(`${server.baseUrl}/v1/credential`, { headers: secret ? { authorization: `Bearer ${secret}` } : {} }).then(async (r) => ({
     status: r.status,
     limit: r.headers.get('x-ratelimit-limit'),
@@ -109,31 +110,46 @@ describe('rate limits per credential (in memory)', () => {
   });
 });
 
-describe('rate limits shared through Redis by replicas on one PostgreSQL database', () => {
-  let a: TestServer;
-  let b: TestServer;
+describe('rate limits shared through Redis by two server processes on one PostgreSQL database', () => {
+  const replicas: { baseUrl: string; stop: () => Promise<void> }[] = [];
   let drop: () => Promise<void>;
   beforeAll(async () => {
     const db = await createTestDatabase();
     drop = db.drop;
-    const config = { ...BOOTSTRAP_CONFIG, databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:6379' };
-    a = await startTestServer(config);
-    b = await startTestServer(config);
+    for (let i = 0; i < 2; i++) {
+      const run = spawnLatchkey(['serve'], {
+        LATCHKEY_PORT: '0',
+        LATCHKEY_HOST: '127.0.0.1',
+        LATCHKEY_DATABASE_URL: db.url,
+        LATCHKEY_REDIS_URL: 'redis://127.0.0.1:6379',
+        LATCHKEY_BOOTSTRAP_CLIENT_ID: BOOTSTRAP.clientId,
+        LATCHKEY_BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP.secret,
+      });
+      const listening = await run.waitForLog(/is listening/);
+      replicas.push({
+        baseUrl: `http://127.0.0.1:${listening.port as number}`,
+        stop: async () => {
+          run.child.kill('SIGTERM');
+          await run.exited;
+        },
+      });
+    }
   });
   afterAll(async () => {
-    await a.close();
-    await b.close();
+    await Promise.all(replicas.map((r) => r.stop()));
     await drop();
   });
 
-  it('enforces one limit across both replicas', async () => {
+  it('enforces one limit across both processes', async () => {
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const { secret } = await newCredential(a, { requests: 4, seconds: 30 });
     const statuses = [];
     for (const server of [a, b, a, b, a, b]) statuses.push((await self(server, secret)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
   });
 
-  it('a revocation on one replica reaches the other within a second', async () => {
+  it('a revocation on one process reaches the other within a second', async () => {
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const { secret, name } = await newCredential(a, { requests: 100, seconds: 30 });
     expect((await self(b, secret)).status).toBe(200);
     await connectClient(a, ClientCredentialService, basic(BOOTSTRAP.clientId, BOOTSTRAP.secret)).revokeClientCredential({ name });
