@@ -1,3 +1,4 @@
+import { MonotonicIds } from '../domain/monotonic-ids.js';
 import type { Logger } from '../logging/logger.js';
 import type { AuditRecord, AuditStore } from './model.js';
 
@@ -22,7 +23,8 @@ export class AuditLog {
   private queue: AuditRecord[] = [];
   private overflowCount = 0;
   private reportedOverflow = 0;
-  private sequence = 0;
+  /** Strictly increasing within the process, so records of one millisecond keep their order. */
+  private readonly ids = new MonotonicIds('a');
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly options: AuditLogOptions;
@@ -37,23 +39,12 @@ export class AuditLog {
     this.timer.unref();
   }
 
-  /**
-   * A sortable id: event milliseconds, a per-process sequence (so records of
-   * the same millisecond keep their order), and randomness for uniqueness
-   * across replicas.
-   */
-  nextId(time: Date): string {
-    this.sequence = (this.sequence + 1) % 1e8;
-    const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
-    return `a${String(time.getTime()).padStart(13, '0')}${String(this.sequence).padStart(8, '0')}${rand}`;
-  }
-
   record(record: Omit<AuditRecord, 'id'>): void {
     if (this.queue.length >= this.options.maxQueue) {
       this.overflowCount++;
       return;
     }
-    this.queue.push({ id: this.nextId(record.time), ...record });
+    this.queue.push({ id: this.ids.next(record.time), ...record });
     if (this.queue.length >= this.options.batchSize) void this.flush();
   }
 

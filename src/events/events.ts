@@ -1,7 +1,7 @@
 import { DomainError, type FieldViolation } from '../domain/errors.js';
 import { parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
-import { MonotonicIds } from './ids.js';
+import { MonotonicIds } from '../domain/monotonic-ids.js';
 import { MAX_REPORTED_VIOLATIONS } from './limits.js';
 import type { EventInput, EventQuery, EventRecord, EventStore, Publisher } from './model.js';
 import { checkBatch } from './validate.js';

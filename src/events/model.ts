@@ -38,7 +38,7 @@ export interface Publisher {
 
 /** A stored event. Immutable: its create and update times are its receive time. */
 export interface EventRecord {
-  /** Monotonic sortable id (src/events/ids.ts): id order is receive order. */
+  /** Monotonic sortable id (src/domain/monotonic-ids.ts): id order is receive order. */
   id: string;
   kind: EventKind;
   level: EventLevel;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CredentialPrincipal } from '../auth/principal.js';
 import { ruleAppliesToEnvironments } from '../credentials/environments.js';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
-import { newSortableId } from '../store/ids.js';
+import { MonotonicIds } from '../domain/monotonic-ids.js';
 import type { CompiledFlag } from '../flags/compile.js';
 import { resolveFlag } from '../flags/evaluate.js';
 import type { EvaluationContext, FlagDefinition } from '../flags/model.js';
@@ -32,6 +32,8 @@ const MAX_APPLIES = 1000;
  * flag's failure never fails the others.
  */
 export class FlagResolver {
+  private readonly applyIds = new MonotonicIds('x');
+
   constructor(
     private readonly catalog: CompiledFlags,
     private readonly applies: FlagApplyStore,
@@ -92,7 +94,7 @@ export class FlagResolver {
       flags.map((f) => {
         const id = f.flag.startsWith('flags/') ? f.flag.slice('flags/'.length) : f.flag;
         return {
-          id: newSortableId(receiveTime),
+          id: this.applyIds.next(receiveTime),
           resolveId: token.resolveId,
           flag: `flags/${id}`,
           variant: token.variants[id] ?? null,

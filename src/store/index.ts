@@ -12,4 +12,3 @@ export { migrateToLatest } from './migrate.js';
 export { migrationNames } from './migrations/index.js';
 export { seedDefaults, DEFAULT_PROJECT_ID, DEFAULT_ENVIRONMENTS, type SeedResult } from './seed.js';
 export { toDbTime, fromDbTime, toDbTimeOrNull, fromDbTimeOrNull } from './time.js';
-export { newSortableId, sortableIdTime } from './ids.js';

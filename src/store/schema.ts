@@ -144,7 +144,7 @@ export interface AccessTokensTable {
 export type AuditEventKind = 'ADMIN_CHANGE' | 'CREDENTIAL_VALIDATION';
 
 export interface AuditEventsTable {
-  /** Sortable id (`newSortableId`): id order is event-time order. */
+  /** Sortable id (src/domain/monotonic-ids.ts): id order is event-time order. */
   id: string;
   kind: AuditEventKind;
   event_time: DbTime;

@@ -1,5 +1,4 @@
 // Pure-function checks of the store helpers (kept beside the store tests they support).
-import { newSortableId, sortableIdTime } from '../../../src/store/ids.js';
 import { fromDbTime, toDbTime } from '../../../src/store/time.js';
 
 describe('toDbTime / fromDbTime', () => {
@@ -22,29 +21,5 @@ describe('toDbTime / fromDbTime', () => {
     for (const bad of ['2026-11-23', '2026-11-23T09:00:00Z', '2026-02-30T00:00:00.000Z', '2026-11-23 09:00:00.000Z', '']) {
       expect(() => fromDbTime(bad)).toThrow(RangeError);
     }
-  });
-});
-
-describe('newSortableId', () => {
-  test('has the documented shape and a valid resource id', () => {
-    const id = newSortableId(new Date('2026-11-23T09:00:00.000Z'));
-    expect(id).toMatch(/^e\d{13}[0-9a-hjkmnp-tv-z]{10}$/);
-    expect(id).toMatch(/^[a-z][a-z0-9-]{0,62}$/);
-    expect(sortableIdTime(id)?.toISOString()).toBe('2026-11-23T09:00:00.000Z');
-    expect(newSortableId(new Date(5), 'ev')).toMatch(/^ev0000000000005/);
-  });
-
-  test('sorts by time and does not repeat', () => {
-    const ids = Array.from({ length: 2000 }, (_, i) => newSortableId(new Date(1_700_000_000_000 + Math.floor(i / 10))));
-    expect(new Set(ids).size).toBe(ids.length);
-    const times = [...ids].sort().map((id) => sortableIdTime(id)!.getTime());
-    expect(times).toEqual([...times].sort((a, b) => a - b));
-  });
-
-  test('refuses bad input', () => {
-    expect(() => newSortableId(new Date(NaN))).toThrow(RangeError);
-    expect(() => newSortableId(new Date(-1))).toThrow(RangeError);
-    expect(() => newSortableId(new Date(0), '1x')).toThrow(RangeError);
-    expect(sortableIdTime('not-an-id')).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** Lower-case Crockford base32 in ascending ASCII order, as src/store/ids.ts uses. */
+/** Lower-case Crockford base32 in ascending ASCII order, so string order is numeric order. */
 const BASE32 = '0123456789abcdefghjkmnpqrstvwxyz';
 const TIME_DIGITS = 13;
 const RANDOM_CHARS = 10;
@@ -19,8 +19,8 @@ function encode(value: number): string {
 }
 
 /**
- * Ids for SDK events, `<prefix><13-digit unix ms><10 base32 chars>` (the shape of
- * newSortableId in src/store/ids.ts), but strictly increasing within a process: ids made in the
+ * Sortable ids (SDK events, audit records, flag applies): `<prefix><13-digit unix ms><10 base32
+ * chars>`, strictly increasing within a process: ids made in the
  * same millisecond count up from a random start (as monotonic ULIDs do), and a clock that steps
  * back does not make ids go back. So a batch lists in the order it was sent, and batches in the
  * order they were received. Across replicas, ids of the same millisecond interleave in random
