@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseLimit, type Limit } from '../rate-limit/rate-limits.js';
 import { parseIpRange } from '../credentials/ip-ranges.js';
+import { parseOrigin } from '../credentials/origins.js';
 
 /**
  * Runtime configuration. Every value comes from an environment variable
@@ -68,12 +69,10 @@ const databaseUrl = z
     'must be a postgres:// URL or a SQLite file path',
   );
 
+// The same origin patterns as credential allow-lists (src/credentials/origins.ts).
 const origin = z
   .string()
-  .refine(
-    (v) => v === '*' || /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(v),
-    'each origin must look like https://app.example.com, https://*.example.com or *',
-  );
+  .refine((v) => v === '*' || parseOrigin(v, true).ok, 'each origin must look like https://app.example.com, https://*.example.com or *');
 
 const schema = z.object({
   port: port.default('8080'),

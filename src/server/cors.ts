@@ -1,4 +1,5 @@
 import { cors as connectCors } from '@connectrpc/connect';
+import { originAllowed, parseOrigins, type OriginPatterns } from '../credentials/origins.js';
 
 /**
  * Headers a browser may send and read, beyond what Connect itself needs:
@@ -16,34 +17,23 @@ const MAX_AGE_SECONDS = '7200';
 /**
  * Server-wide CORS policy (LATCHKEY_CORS_ALLOWED_ORIGINS). It decides which
  * browser pages may call latchkey at all; a credential's own
- * `allowed_origins` narrows that further per credential.
+ * `allowed_origins` narrows that further per credential. Both use the same
+ * origin patterns (src/credentials/origins.ts), so `https://*.example.com`
+ * means the same thing in either place.
  */
 export class CorsPolicy {
   private readonly any: boolean;
-  private readonly exact: Set<string>;
-  private readonly suffixes: { scheme: string; suffix: string }[];
+  private readonly patterns: OriginPatterns;
 
   constructor(allowedOrigins: readonly string[]) {
     this.any = allowedOrigins.includes('*');
-    this.exact = new Set(allowedOrigins.filter((o) => !o.includes('*')).map((o) => o.toLowerCase()));
-    this.suffixes = allowedOrigins
-      .filter((o) => o.includes('://*.'))
-      .map((o) => {
-        const [scheme, rest] = o.toLowerCase().split('://*') as [string, string];
-        return { scheme, suffix: rest }; // rest starts with "."
-      });
+    const parsed = parseOrigins(allowedOrigins.filter((o) => o !== '*'));
+    if (!parsed.ok) throw new Error(`invalid CORS origins (config.ts validates them first): ${parsed.violations.map((v) => v.description).join('; ')}`);
+    this.patterns = parsed.patterns;
   }
 
   allows(origin: string): boolean {
-    if (this.any) return true;
-    const o = origin.toLowerCase();
-    if (this.exact.has(o)) return true;
-    return this.suffixes.some(({ scheme, suffix }) => {
-      if (!o.startsWith(`${scheme}://`)) return false;
-      const host = o.slice(scheme.length + 3);
-      // exactly one extra label in front of the suffix, e.g. app.example.com for *.example.com
-      return host.endsWith(suffix) && host.length > suffix.length && !host.slice(0, -suffix.length).includes('.');
-    });
+    return this.any || originAllowed(this.patterns, origin);
   }
 
   /**
