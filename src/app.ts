@@ -30,7 +30,6 @@ import { CredentialValidator } from './client-credentials/validator.js';
 import { parseIpRanges } from './credentials/allow-lists.js';
 import { registerClientCredentialService } from './rpc/client-credential-service.js';
 import { credentialSelfRoute } from './routes/credential-self.js';
-import { KyselyCatalog } from './store/catalog-store.js';
 import { KyselyCredentialStore } from './store/credential-store.js';
 import { SdkEvents } from './events/events.js';
 import { registerEventService } from './rpc/event-service.js';
@@ -153,7 +152,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const retention = new AuditRetention(auditStore, config.auditRetention, now, logger);
   retention.start();
   const runtime: RuntimeAuthenticator = new RpcRuntimeAuthenticator(validator);
-  const clientCredentials = new ClientCredentials(credentialStore, new KyselyCatalog(database.db), now, () => credentialCache.invalidate());
+  const clientCredentials = new ClientCredentials(credentialStore, flagCatalog, now, () => credentialCache.invalidate());
   const sdkEvents = new SdkEvents(new KyselyEventStore(database.db), now);
 
   const health = new HealthState(new Set(ALL_SERVICES.map((s) => s.typeName)));

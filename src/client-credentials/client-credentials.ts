@@ -15,9 +15,15 @@ import {
   type RateLimit,
 } from './model.js';
 
-/** The environments (id → marked production) and project ids that exist now (owned by flag admin). */
+/**
+ * What the domain needs to know about environments and projects. Flag admin
+ * owns them; its in-memory FlagCatalog answers, current on this replica after
+ * every local write.
+ */
 export interface Catalog {
-  snapshot(): Promise<{ environments: ReadonlyMap<string, boolean>; projects: ReadonlySet<string> }>;
+  environmentExists(id: string): boolean;
+  isProduction(id: string): boolean;
+  projectExists(id: string): boolean;
 }
 
 export interface ClientInput {
@@ -118,8 +124,7 @@ export class ClientCredentials {
   async createCredential(parent: string, requestedId: string, input: CredentialInput, actor: string | null) {
     const client = await this.getClient(parent);
     const id = chooseId(requestedId, 'credential_id');
-    const known = await this.catalog.snapshot();
-    const violations = this.checkCredential(input, 'create', known);
+    const violations = this.checkCredential(input, 'create');
     if (input.format === 'IMPORTED') {
       violations.push({ field: 'credential.format', description: 'use ImportClientCredential to register an existing secret' });
     }
@@ -129,7 +134,7 @@ export class ClientCredentials {
     const issued = issueSecret(format, {
       environments: input.environments,
       projects: input.projects,
-      live: input.environments.some((e) => known.environments.get(e) === true),
+      live: input.environments.some((e) => this.catalog.isProduction(e)),
     });
     const record = this.newCredential(client.id, id, input, { class: cls, format, publicId: issued.clientId ?? null, secretHint: issued.hint }, actor);
     const outcome = await this.store.insertCredential(record, digestSecret(issued.secret));
@@ -143,7 +148,7 @@ export class ClientCredentials {
   async importCredential(parent: string, requestedId: string, input: CredentialInput, secret: string, actor: string | null) {
     const client = await this.getClient(parent);
     const id = chooseId(requestedId, 'credential_id');
-    const violations = this.checkCredential({ ...input, format: 'IMPORTED' }, 'create', await this.catalog.snapshot());
+    const violations = this.checkCredential({ ...input, format: 'IMPORTED' }, 'create');
     if (input.format !== undefined && input.format !== 'IMPORTED') {
       violations.push({ field: 'credential.format', description: 'leave unset or FORMAT_IMPORTED; imported secrets keep their own shape' });
     }
@@ -232,7 +237,7 @@ export class ClientCredentials {
     if (paths.includes('expire_time')) next.expireTime = input.expireTime;
     if (paths.includes('environments')) next.environments = unique(input.environments);
     if (paths.includes('projects')) next.projects = unique(input.projects);
-    const violations = this.checkCredential({ ...next, class: next.class, format: next.format }, 'update', await this.catalog.snapshot());
+    const violations = this.checkCredential({ ...next, class: next.class, format: next.format }, 'update');
     if (violations.length > 0) throw invalidArgument(violations);
     if (!(await this.store.updateCredential(next))) throw notFound(name);
     this.changed();
@@ -267,11 +272,10 @@ export class ClientCredentials {
         `${name} holds an imported secret, which latchkey cannot reissue; import the new secret or create a credential in a latchkey format`,
       );
     }
-    const known = await this.catalog.snapshot();
     const issued = issueSecret(current.format, {
       environments: current.environments,
       projects: current.projects,
-      live: current.environments.some((e) => known.environments.get(e) === true),
+      live: current.environments.some((e) => this.catalog.isProduction(e)),
       clientId: current.publicId ?? undefined,
     });
     const t = this.now();
@@ -288,11 +292,7 @@ export class ClientCredentials {
     if (!deleted) throw notFound(name);
   }
 
-  private checkCredential(
-    input: CredentialInput,
-    mode: 'create' | 'update',
-    known: { environments: ReadonlyMap<string, boolean>; projects: ReadonlySet<string> },
-  ): FieldViolation[] {
+  private checkCredential(input: CredentialInput, mode: 'create' | 'update'): FieldViolation[] {
     const v: FieldViolation[] = [];
     const f = (field: string, description: string) => v.push({ field: `credential.${field}`, description });
     v.push(...checkText('credential.display_name', input.displayName, MAX_DISPLAY_NAME));
@@ -307,7 +307,7 @@ export class ClientCredentials {
     const cls = classOf(input);
     if (input.environments.length > MAX_LIST) f('environments', `at most ${MAX_LIST}`);
     input.environments.forEach((e, i) => {
-      if (!known.environments.has(e)) f(`environments[${i}]`, `unknown environment ${JSON.stringify(e)}`);
+      if (!this.catalog.environmentExists(e)) f(`environments[${i}]`, `unknown environment ${JSON.stringify(e)}`);
     });
     if (input.format !== undefined && SCOPE_IN_SECRET.has(input.format) && input.environments.length !== 1) {
       f('environments', `a ${input.format} credential needs exactly one environment (it is part of the secret)`);
@@ -316,7 +316,7 @@ export class ClientCredentials {
     if (input.projects.length > MAX_LIST) f('projects', `at most ${MAX_LIST}`);
     if (input.projects.includes('*') && input.projects.length > 1) f('projects', '"*" stands alone');
     input.projects.forEach((p, i) => {
-      if (p !== '*' && !known.projects.has(p)) f(`projects[${i}]`, `unknown project ${JSON.stringify(p)}`);
+      if (p !== '*' && !this.catalog.projectExists(p)) f(`projects[${i}]`, `unknown project ${JSON.stringify(p)}`);
     });
     for (const sv of validateScopes(input.scopes, cls)) f(sv.index === undefined ? 'scopes' : `scopes[${sv.index}]`, sv.description);
     const origins = parseOrigins(input.allowedOrigins);
