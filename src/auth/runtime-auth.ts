@@ -9,7 +9,8 @@ type HeaderGetter = (name: string) => string | undefined;
 
 export interface RuntimeRequestParts {
   header: HeaderGetter;
-  url: URL;
+  /** The `publishableKey` query parameter, when the request has one. */
+  publishableKeyQuery: string | undefined;
   bodySecret: string | undefined;
   peerAddress: string;
   method: string;
@@ -24,7 +25,7 @@ export function presentedRequest(p: RuntimeRequestParts): PresentedRequest {
     authorization: p.header('authorization'),
     clientIdHeader: p.header('x-client-id'),
     clientSecretHeader: p.header('x-client-secret'),
-    publishableKeyQuery: p.url.searchParams.get('publishableKey') ?? undefined,
+    publishableKeyQuery: p.publishableKeyQuery,
     bodySecret: p.bodySecret,
     peerAddress: p.peerAddress,
     forwardedFor: p.header('x-forwarded-for'),
@@ -52,7 +53,8 @@ export class RpcRuntimeAuthenticator implements RuntimeAuthenticator {
     const validated: ValidatedCredential = await this.validator.validate(
       presentedRequest({
         header: (name) => call.headers.get(name) ?? undefined,
-        url: new URL(call.url, 'http://latchkey.invalid'),
+        // Most RPC URLs have no query; parse only when there is one.
+        publishableKeyQuery: call.url.includes('?') ? (new URL(call.url, 'http://latchkey.invalid').searchParams.get('publishableKey') ?? undefined) : undefined,
         bodySecret: call.bodySecret,
         peerAddress: call.peerAddress,
         method: call.procedure,

@@ -25,7 +25,7 @@ export async function authenticateHttp(
     return await validator.validate(
       presentedRequest({
         header: nodeHeaderGetter(req.headers),
-        url,
+        publishableKeyQuery: url.searchParams.get('publishableKey') ?? undefined,
         bodySecret,
         peerAddress: info.peerAddress,
         method: info.procedure ?? url.pathname,

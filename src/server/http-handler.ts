@@ -53,12 +53,14 @@ export function createHttpHandler({ cors, plainRoutes, rpc, logger, observe }: H
       if (headers) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     }
 
-    const url = new URL(req.url ?? '/', 'http://latchkey.invalid');
-    const match = plainRoutes.match(req.method ?? 'GET', url.pathname);
+    // Only plain routes need a parsed URL; RPCs (the hot path) skip the parse.
+    const path = pathOf(req.url);
+    const match = plainRoutes.match(req.method ?? 'GET', path);
     if (!match) {
       rpc(req, res);
       return;
     }
+    const url = new URL(req.url ?? '/', 'http://latchkey.invalid');
     info.procedure = `${match.route.method} ${match.route.path}`;
     if (!match.methodAllowed) {
       sendJson(res, 405, { code: 'UNIMPLEMENTED', reason: 'METHOD_NOT_ALLOWED', message: `use ${match.route.method} ${url.pathname}` }, { allow: match.route.method });
@@ -81,7 +83,7 @@ function logRequest(logger: Logger, req: HttpRequest, res: HttpResponse, info: R
       requestId: info.id,
       httpVersion: req.httpVersion,
       method: req.method,
-      procedure: info.procedure ?? new URL(req.url ?? '/', 'http://x').pathname,
+      procedure: info.procedure ?? pathOf(req.url),
       status: res.statusCode,
       code: info.code,
       reason: info.reason,
@@ -90,4 +92,11 @@ function logRequest(logger: Logger, req: HttpRequest, res: HttpResponse, info: R
     },
     'request',
   );
+}
+
+/** The path of a request target, without its query. */
+function pathOf(target: string | undefined): string {
+  const t = target ?? '/';
+  const q = t.indexOf('?');
+  return q < 0 ? t : t.slice(0, q);
 }
