@@ -1,4 +1,4 @@
-import type { Logger } from '../logging/logger.js';
+import { requestLogger, type Logger } from '../logging/logger.js';
 import type { CorsPolicy } from './cors.js';
 import type { HttpRequest, HttpResponse } from './http-util.js';
 import { sendJson } from './http-util.js';
@@ -21,11 +21,12 @@ export interface HttpHandlerDeps {
  * plain HTTP route or the Connect adapter, and one log line when it closes.
  */
 export function createHttpHandler({ cors, plainRoutes, rpc, logger, observe }: HttpHandlerDeps): RequestHandler {
+  const requestLog = requestLogger(logger);
   return (req, res) => {
     const info = startRequest(req);
     res.setHeader('x-request-id', info.id);
     res.once('close', () => {
-      logRequest(logger, req, res, info);
+      logRequest(requestLog, req, res, info);
       // Unmatched paths share one label so that scanners cannot explode the metric's cardinality.
       observe?.(info.procedure ?? 'unmatched', info.code ?? String(res.statusCode));
     });
