@@ -7,17 +7,16 @@
  * The hash is always over UTF-8 bytes. The `murmurhash` package encodes strings with TextEncoder
  * itself (2.0.1) although its typings say "ASCII only"; older versions and other ports hash UTF-16
  * code units truncated to a byte instead, so the bytes are encoded here and passed as a Uint8Array,
- * which every version hashes as given. A lone surrogate (impossible in protobuf strings, possible
- * in JSON) encodes as U+FFFD, as WHATWG UTF-8 encoding does.
+ * which every version hashes as given. `Buffer.from` encodes a short string about three times
+ * faster than `TextEncoder.encode`, and like it turns a lone surrogate (impossible in protobuf
+ * strings, possible in JSON) into U+FFFD.
  */
 import murmurhash from 'murmurhash';
 import { TOTAL_BUCKETS, type Allocation } from './model.js';
 
-const utf8 = new TextEncoder();
-
 /** MurmurHash3 x86 32-bit (seed 0) of the UTF-8 bytes of `${salt}|${unit}`, unsigned. */
 export function hashUnit(salt: string, unit: string): number {
-  return murmurhash.v3(utf8.encode(`${salt}|${unit}`), 0) >>> 0;
+  return murmurhash.v3(Buffer.from(`${salt}|${unit}`, 'utf8'), 0) >>> 0;
 }
 
 /** The bucket (0..9999) of a unit for a flag salt. */

@@ -86,6 +86,12 @@ describe('bucketing vectors (test/unit/flags/bucketing-vectors.json)', () => {
     expect(bucketOf(salt, unit)).toBe(bucket);
     expect(bucket).toBe(hash % 10000);
   });
+
+  it('hashes a lone surrogate (possible in JSON contexts) as U+FFFD, as WHATWG UTF-8 encoding does', () => {
+    const replaced = referenceMurmur3(utf8('salt|\uFFFD'));
+    expect(hashUnit('salt', '\uD800')).toBe(replaced);
+    expect(hashUnit('salt', 'a\uDC00')).toBe(referenceMurmur3(utf8('salt|a\uFFFD')));
+  });
 });
 
 describe('allocate', () => {
