@@ -8,6 +8,7 @@ import {
   Condition_Operator,
   ResolveReason,
   ResolvedFlagSchema,
+  type ResolvedFlag as ResolvedFlagMessage,
 } from '../../gen/latchkey/flags/resolver/v1/resolver_pb.js';
 import { FlagResolverService } from '../../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
 import { credentialOf } from '../auth/principal.js';
@@ -52,7 +53,28 @@ const value = (v: JsonValue): Value => {
   return m;
 };
 
-export function resolvedFlagToProto(r: ResolvedFlag) {
+/**
+ * ResolvedFlag messages, built once per distinct answer: between edits a flag gives every caller
+ * one of a few answers (a variant and a reason), and building a message by reflection costs more
+ * than evaluating the flag. An entry is reused only while the value it was built from is the one
+ * being served (the same frozen variant value, or an equal scalar), so an edited flag gets fresh
+ * messages. Answers about flags that do not exist, and answers with an error message, are built
+ * every time, so request input cannot fill the map. Shared between responses, never mutated.
+ */
+const resolvedMessages = new Map<string, { value: JsonValue | undefined; message: ResolvedFlagMessage }>();
+const MAX_RESOLVED_MESSAGES = 10_000;
+
+export function resolvedFlagToProto(r: ResolvedFlag): ResolvedFlagMessage {
+  if (r.reason === 'FLAG_NOT_FOUND' || r.errorMessage !== undefined) return buildResolvedFlag(r);
+  const key = `${r.flag}\n${r.variant ?? ''}\n${r.reason}`;
+  const cached = resolvedMessages.get(key);
+  if (cached !== undefined && cached.value === r.value) return cached.message;
+  const message = buildResolvedFlag(r);
+  if (cached !== undefined || resolvedMessages.size < MAX_RESOLVED_MESSAGES) resolvedMessages.set(key, { value: r.value, message });
+  return message;
+}
+
+function buildResolvedFlag(r: ResolvedFlag): ResolvedFlagMessage {
   return create(ResolvedFlagSchema, {
     flag: r.flag,
     variant: r.variant ?? '',
