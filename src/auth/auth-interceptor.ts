@@ -60,8 +60,7 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
         peerAddress: info?.peerAddress ?? '',
         requestId: info?.id ?? '',
         onRate: (state) => {
-          const extra = req.contextValues.get(extraResponseHeadersKey);
-          for (const [name, value] of rateLimitHeaders(state)) extra?.set(name, value);
+          req.contextValues.get(extraResponseHeadersKey)?.push(...rateLimitHeaders(state));
         },
       });
       req.contextValues.set(principalKey, principal);

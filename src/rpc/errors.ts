@@ -76,12 +76,12 @@ export function errorInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const info = req.contextValues.get(requestInfoKey);
     if (info) info.procedure = `/${req.service.typeName}/${req.method.name}`;
-    const extra = new Headers();
+    const extra: [string, string][] = [];
     req.contextValues.set(extraResponseHeadersKey, extra);
     try {
       const res = await next(req);
       if (info) info.code ??= 'OK';
-      extra.forEach((value, name) => res.header.set(name, value));
+      for (const [name, value] of extra) res.header.set(name, value);
       return res;
     } catch (err) {
       let connectError: ConnectError;
@@ -91,7 +91,7 @@ export function errorInterceptor(logger: Logger): Interceptor {
         logger.error({ err, requestId: info?.id, procedure: info?.procedure }, 'unexpected error in handler');
         connectError = new ConnectError(`internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal);
       }
-      extra.forEach((value, name) => connectError.metadata.set(name, value));
+      for (const [name, value] of extra) connectError.metadata.set(name, value);
       if (info) {
         info.code = codeName(connectError.code);
         info.reason ??= err instanceof DomainError ? err.reason : undefined;

@@ -28,10 +28,12 @@ export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefine
 
 /**
  * Headers an interceptor wants on the answer whether the call succeeds or
- * fails (the rate-limit headers); the error interceptor applies them to the
- * response headers or to the error's metadata.
+ * fails (the rate-limit headers), as name/value pairs; the error interceptor
+ * applies them to the response headers or to the error's metadata. A plain
+ * list rather than a Fetch `Headers`, which validates every name and value:
+ * it is filled on every call.
  */
-export const extraResponseHeadersKey = createContextKey<Headers | undefined>(undefined, {
+export const extraResponseHeadersKey = createContextKey<[string, string][] | undefined>(undefined, {
   description: 'latchkey extra response headers',
 });
 
