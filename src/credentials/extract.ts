@@ -44,12 +44,10 @@ interface Slot {
   parse: TokenParse;
 }
 
-/** Sources in order of preference when the same credential appears in several. */
-const PRIORITY: readonly CredentialSource[] = ['authorization', 'headers', 'body', 'query'];
-
 const malformed = (detail: string): TokenParse => ({ kind: 'malformed', detail });
 
 export function extractPresentedCredential(input: PresentedInput): PresentedCredential {
+  // Gathered in order of preference, for when the same credential appears in several places.
   const slots: Slot[] = [];
   const authorization = present(input.authorization);
   if (authorization !== undefined) slots.push(authorizationSlot(authorization));
@@ -64,29 +62,31 @@ export function extractPresentedCredential(input: PresentedInput): PresentedCred
   if (slots.length === 0) return { kind: 'missing' };
 
   // Step 1: two different credentials answer before any of them is parsed.
-  const identities = slots.flatMap((s) => (s.identity ? [s.identity] : []));
-  for (let i = 0; i < identities.length; i++) {
-    for (let j = i + 1; j < identities.length; j++) {
-      if (differ(identities[i]!, identities[j]!)) return { kind: 'conflict' };
+  for (let i = 0; i < slots.length; i++) {
+    const a = slots[i]!.identity;
+    if (a === undefined) continue;
+    for (let j = i + 1; j < slots.length; j++) {
+      const b = slots[j]!.identity;
+      if (b !== undefined && differ(a, b)) return { kind: 'conflict' };
     }
   }
 
   // Step 2, in order of preference: the first malformed slot answers.
-  slots.sort((a, b) => PRIORITY.indexOf(a.source) - PRIORITY.indexOf(b.source));
   for (const s of slots) if (s.parse.kind === 'malformed') return { kind: 'malformed', detail: s.parse.detail };
 
-  const ok = slots.flatMap((s) => (s.parse.kind === 'ok' ? [{ source: s.source, credential: s.parse.credential }] : []));
+  // A lone key-pair half must repeat a half of a full pair found elsewhere.
   for (const s of slots) {
     if (s.parse.kind !== 'partial') continue;
     const half = s.parse;
-    const completed = ok.some(
-      (o) => o.credential.format === 'KEY_PAIR' && (half.half === 'clientId' ? o.credential.clientId : o.credential.secret) === half.value,
+    const completed = slots.some(
+      (o) => o.parse.kind === 'ok' && o.parse.credential.format === 'KEY_PAIR' && (half.half === 'clientId' ? o.parse.credential.clientId : o.parse.credential.secret) === half.value,
     );
     if (!completed) return { kind: 'malformed', detail: half.detail };
   }
-  const first = ok[0];
-  if (!first) return { kind: 'missing' }; // unreachable: every slot is ok, partial or malformed
-  return { kind: 'presented', credential: { ...first.credential, source: first.source } };
+  for (const s of slots) {
+    if (s.parse.kind === 'ok') return { kind: 'presented', credential: { ...s.parse.credential, source: s.source } };
+  }
+  return { kind: 'missing' }; // unreachable: every slot is ok, partial or malformed, and a partial needs an ok
 }
 
 /** Undefined and the empty string (a proto3 default, an empty header) both mean "not sent". */
