@@ -59,9 +59,7 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
         bodySecret: typeof message?.clientSecret === 'string' && message.clientSecret !== '' ? message.clientSecret : undefined,
         peerAddress: info?.peerAddress ?? '',
         requestId: info?.id ?? '',
-        onRate: (state) => {
-          req.contextValues.get(extraResponseHeadersKey)?.push(...rateLimitHeaders(state));
-        },
+        onRate: rateHeadersInto(req.contextValues.get(extraResponseHeadersKey)),
       });
       req.contextValues.set(principalKey, principal);
       return next(req);
@@ -106,6 +104,13 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
       record(err instanceof DomainError ? err.reason : 'ERROR', resourceOf(requestMessage, undefined));
       throw err;
     }
+  };
+}
+
+/** Puts the rate-limit headers on the answer (through the error interceptor's list). */
+function rateHeadersInto(extra: [string, string][] | undefined): (state: RateState) => void {
+  return (state) => {
+    extra?.push(...rateLimitHeaders(state));
   };
 }
 

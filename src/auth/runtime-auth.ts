@@ -45,6 +45,10 @@ export function nodeHeaderGetter(headers: Record<string, string | string[] | und
   };
 }
 
+function fetchHeaderGetter(headers: Headers): HeaderGetter {
+  return (name) => headers.get(name) ?? undefined;
+}
+
 /** The runtime half of the auth interceptor: RPC calls through the credential pipeline. */
 export class RpcRuntimeAuthenticator implements RuntimeAuthenticator {
   constructor(private readonly validator: CredentialValidator) {}
@@ -52,7 +56,7 @@ export class RpcRuntimeAuthenticator implements RuntimeAuthenticator {
   async authenticate(call: RuntimeCall): Promise<CredentialPrincipal> {
     const validated: ValidatedCredential = await this.validator.validate(
       presentedRequest({
-        header: (name) => call.headers.get(name) ?? undefined,
+        header: fetchHeaderGetter(call.headers),
         // Most RPC URLs have no query; parse only when there is one.
         publishableKeyQuery: call.url.includes('?') ? (new URL(call.url, 'http://latchkey.invalid').searchParams.get('publishableKey') ?? undefined) : undefined,
         bodySecret: call.bodySecret,

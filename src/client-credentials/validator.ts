@@ -38,6 +38,15 @@ export interface ValidatedCredential {
   rateLimit: { requests: number; windowMs: number } | null;
 }
 
+/** What a validation learnt of the presented credential before it passed or failed. */
+interface KnownParts {
+  credential: string | null;
+  client: string | null;
+  /** First 8 hex characters of the digest of a secret that matched no credential. */
+  digestPrefix: string | null;
+  limit: Limit;
+}
+
 const unauthenticated = (reason: string, message: string, httpStatus?: number) =>
   new DomainError('unauthenticated', reason, message, httpStatus ? { httpStatus } : {});
 const denied = (reason: string, message: string) => new DomainError('permission_denied', reason, message);
@@ -87,58 +96,28 @@ export class CredentialValidator {
 
   async validate(req: PresentedRequest): Promise<ValidatedCredential> {
     const address = clientAddress(req.peerAddress, req.forwardedFor, this.trustedProxies);
-    let credential: string | null = null;
-    let client: string | null = null;
-    let digestPrefix: string | null = null;
-    let limit = this.defaultLimit;
-    const record = (outcome: string) => {
-      this.observe(outcome);
-      if (!this.auditValidations) return;
-      this.audit.record({
-        kind: 'CREDENTIAL_VALIDATION',
-        time: this.now(),
-        actor: credential,
-        method: req.method,
-        resource: credential,
-        outcome,
-        requestId: req.requestId || null,
-        clientAddress: address || null,
-        origin: req.origin ?? null,
-        userAgent: req.userAgent ?? null,
-        credential,
-        client,
-        digestPrefix,
-      });
-    };
+    const known: KnownParts = { credential: null, client: null, digestPrefix: null, limit: this.defaultLimit };
     let result: ValidatedCredential;
     try {
-      result = await this.check(
-        req,
-        address,
-        (c, cl, l) => {
-          credential = c;
-          client = cl;
-          if (l) limit = l;
-        },
-        (p) => (digestPrefix = p),
-      );
+      result = await this.check(req, address, known);
     } catch (err) {
       // Headers still report a budget: the credential's (not spent by a refusal) once it is
       // known, else the default budget of the client address, which failed attempts spend.
       const nowMs = this.now().getTime();
       const state =
-        credential !== null
-          ? await this.limits.peek(`credential:${credential}`, limit, nowMs)
+        known.credential !== null
+          ? await this.limits.peek(`credential:${known.credential}`, known.limit, nowMs)
           : (await this.limits.consume(`address:${address}`, this.defaultLimit, nowMs)).state;
       req.onRate?.(state);
-      record(err instanceof DomainError ? err.reason : 'ERROR');
+      this.record(req, address, known, err instanceof DomainError ? err.reason : 'ERROR');
       throw err;
     }
     // 8. rate limit
+    const limit = known.limit;
     const { allowed, state } = await this.limits.consume(`credential:${result.principal.name}`, limit, this.now().getTime());
     req.onRate?.(state);
     if (!allowed) {
-      record('RATE_LIMITED');
+      this.record(req, address, known, 'RATE_LIMITED');
       const wait = state.retryAfterSeconds ?? 1;
       throw new DomainError('resource_exhausted', 'RATE_LIMITED', `${result.principal.name} exceeded ${limit.requests} requests per ${limit.windowMs / 1000} s; retry in ${wait} s`, {
         retryAfterSeconds: wait,
@@ -146,16 +125,33 @@ export class CredentialValidator {
       });
     }
     this.lastUse.note(result.principal.name, this.now());
-    record('OK');
+    this.record(req, address, known, 'OK');
     return result;
   }
 
-  private async check(
-    req: PresentedRequest,
-    address: string,
-    found: (credential: string, client: string, limit: Limit | null) => void,
-    unknownDigest: (prefix: string) => void,
-  ): Promise<ValidatedCredential> {
+  /** One validation in the audit trail and the metrics: the outcome and what was learnt of the credential. */
+  private record(req: PresentedRequest, address: string, known: KnownParts, outcome: string): void {
+    this.observe(outcome);
+    if (!this.auditValidations) return;
+    this.audit.record({
+      kind: 'CREDENTIAL_VALIDATION',
+      time: this.now(),
+      actor: known.credential,
+      method: req.method,
+      resource: known.credential,
+      outcome,
+      requestId: req.requestId || null,
+      clientAddress: address || null,
+      origin: req.origin ?? null,
+      userAgent: req.userAgent ?? null,
+      credential: known.credential,
+      client: known.client,
+      digestPrefix: known.digestPrefix,
+    });
+  }
+
+  /** Steps 1–7; fills `known` as it learns the credential (for the audit record and the rate-limit headers). */
+  private async check(req: PresentedRequest, address: string, known: KnownParts): Promise<ValidatedCredential> {
     // 1. find
     const presented = extractPresentedCredential({
       authorization: req.authorization,
@@ -185,12 +181,14 @@ export class CredentialValidator {
       presented.credential.clientId !== undefined &&
       !constantTimeEqual(presented.credential.clientId, entry.credential.publicId ?? '');
     if (!entry || keyPairMismatch) {
-      unknownDigest(digest.slice(0, 8));
+      known.digestPrefix = digest.slice(0, 8);
       throw unauthenticated('CREDENTIAL_UNKNOWN', 'the credential is not known to this server (check for a typo, or whether it was deleted)');
     }
     const c = entry.credential;
     const name = credentialName(c);
-    found(name, clientName(c.clientId), c.rateLimit);
+    known.credential = name;
+    known.client = clientName(c.clientId);
+    if (c.rateLimit) known.limit = c.rateLimit;
     // An Unleash token's visible <project>:<environment> must describe its credential exactly (SPEC §3).
     if (presented.credential.unleash && !unleashScopeMatches(presented.credential.unleash, c)) {
       throw unauthenticated('CREDENTIAL_UNKNOWN', `the <project>:<environment> part of this token does not match ${name}`);

@@ -4,7 +4,7 @@ import { ruleAppliesToEnvironments } from '../credentials/environments.js';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
 import { MonotonicIds } from '../domain/monotonic-ids.js';
 import type { CompiledFlag } from '../flags/compile.js';
-import { resolveFlag } from '../flags/evaluate.js';
+import { resolveFlag, type EnvironmentsApply } from '../flags/evaluate.js';
 import type { EvaluationContext, FlagDefinition } from '../flags/model.js';
 import type { FlagApplyStore, ResolvedFlag } from './model.js';
 import { decodeResolveToken, encodeResolveToken } from './resolve-token.js';
@@ -48,15 +48,14 @@ export class FlagResolver {
 
   resolve(principal: CredentialPrincipal, names: readonly string[], context: EvaluationContext, mode: ResolveMode) {
     if (names.length > MAX_NAMED_FLAGS) throw invalidArgument([{ field: 'flags', description: `at most ${MAX_NAMED_FLAGS} flags per request` }]);
-    const envApplies = (ruleEnvironments: readonly string[]) => ruleAppliesToEnvironments(ruleEnvironments, principal.environments);
-    const expectKind = mode === 'configs' ? 'config' : mode === 'flags' ? 'flag' : undefined;
-    const servesKind = (kind: string) => mode === 'all' || (kind === 'OBJECT') === (mode === 'configs');
+    const environmentsApply = environmentsApplyFor(principal.environments);
+    const options = { expectKind: mode === 'configs' ? 'config' : mode === 'flags' ? 'flag' : undefined } as const;
     let resolved: ResolvedFlag[];
     if (names.length === 0) {
       resolved = this.catalog
         .flags()
-        .filter((f) => this.visible(principal, f.definition) && servesKind(f.definition.kind))
-        .map((f) => toResolved(`flags/${f.definition.id}`, resolveFlag(f, context, envApplies, { expectKind })));
+        .filter((f) => this.visible(principal, f.definition) && servesKind(mode, f.definition.kind))
+        .map((f) => toResolved(`flags/${f.definition.id}`, resolveFlag(f, context, environmentsApply, options)));
     } else {
       resolved = names.map((name) => {
         const id = name.startsWith('flags/') ? name.slice('flags/'.length) : undefined;
@@ -64,7 +63,7 @@ export class FlagResolver {
         if (!compiled || !this.visible(principal, compiled.definition)) {
           return { flag: name, variant: undefined, value: undefined, reason: 'FLAG_NOT_FOUND', errorMessage: id === undefined ? 'flag names look like flags/<id>' : undefined };
         }
-        return toResolved(name, resolveFlag(compiled, context, envApplies, { expectKind }));
+        return toResolved(name, resolveFlag(compiled, context, environmentsApply, options));
       });
     }
     const resolveId = randomUUID();
@@ -117,6 +116,16 @@ export class FlagResolver {
         rules: f.definition.rules.filter((r) => ruleAppliesToEnvironments(r.environments, principal.environments)),
       }));
   }
+}
+
+/** SPEC §4 for one credential's environments, as the evaluation module asks it. */
+function environmentsApplyFor(credentialEnvironments: readonly string[]): EnvironmentsApply {
+  return (ruleEnvironments) => ruleAppliesToEnvironments(ruleEnvironments, credentialEnvironments);
+}
+
+/** Whether listing every flag in this mode includes flags of this kind. */
+function servesKind(mode: ResolveMode, kind: string): boolean {
+  return mode === 'all' || (kind === 'OBJECT') === (mode === 'configs');
 }
 
 function toResolved(name: string, r: ReturnType<typeof resolveFlag>): ResolvedFlag {
