@@ -1,4 +1,23 @@
-import { addressInRanges, formatIpAddress, parseIpAddress, type IpRanges } from './ip-ranges.js';
+import { addressInRanges, formatIpAddress, parseIpAddress, type IpAddress, type IpRanges } from './ip-ranges.js';
+
+/**
+ * Socket peers repeat (keep-alive connections, a handful of proxies or clients), and parsing an
+ * address costs microseconds on every request, so parses are remembered. The map is emptied when
+ * it reaches its bound, which only many distinct peers can do.
+ */
+const peers = new Map<string, { address: IpAddress; text: string } | null>();
+const MAX_REMEMBERED_PEERS = 4096;
+
+function parsePeer(peer: string): { address: IpAddress; text: string } | null {
+  let parsed = peers.get(peer);
+  if (parsed === undefined) {
+    const address = parseIpAddress(peer, { lenient: true });
+    parsed = address ? { address, text: formatIpAddress(address) } : null;
+    if (peers.size >= MAX_REMEMBERED_PEERS) peers.clear();
+    peers.set(peer, parsed);
+  }
+  return parsed;
+}
 
 /**
  * The client address of a request (SPEC §3: "The client address is the
@@ -19,9 +38,9 @@ import { addressInRanges, formatIpAddress, parseIpAddress, type IpRanges } from 
  * The result is normalised (IPv4-mapped IPv6 becomes IPv4, RFC 5952 IPv6).
  */
 export function clientAddress(peer: string, forwardedFor: string | undefined, trustedProxies: IpRanges): string {
-  const peerAddress = parseIpAddress(peer, { lenient: true });
-  if (!peerAddress) return peer; // not an IP (e.g. a Unix socket path): nothing to normalise
-  const peerText = formatIpAddress(peerAddress);
+  const parsedPeer = parsePeer(peer);
+  if (!parsedPeer) return peer; // not an IP (e.g. a Unix socket path): nothing to normalise
+  const { address: peerAddress, text: peerText } = parsedPeer;
   if (forwardedFor === undefined || trustedProxies.length === 0 || !addressInRanges(trustedProxies, peerAddress)) return peerText;
   // Several X-Forwarded-For headers arrive joined by commas, which is the same list.
   const entries = forwardedFor.split(',').map((e) => e.trim());

@@ -49,4 +49,17 @@ describe('clientAddress', () => {
   it('returns a peer that is not an IP address unchanged', () => {
     expect(clientAddress('', '198.51.100.1', proxies)).toBe('');
   });
+
+  it('answers the same for a peer seen before, and keeps answering past the bound of remembered peers', () => {
+    expect(clientAddress('::ffff:10.0.0.5', '198.51.100.1', proxies)).toBe('198.51.100.1');
+    expect(clientAddress('::ffff:10.0.0.5', '198.51.100.2', proxies)).toBe('198.51.100.2');
+    expect(clientAddress('::ffff:10.0.0.5', undefined, proxies)).toBe('10.0.0.5');
+    for (let i = 0; i < 5000; i++) {
+      const peer = `::ffff:203.0.${i >> 8}.${i & 255}`;
+      expect(clientAddress(peer, undefined, proxies)).toBe(`203.0.${i >> 8}.${i & 255}`);
+    }
+    expect(clientAddress('::ffff:10.0.0.5', '198.51.100.3', proxies)).toBe('198.51.100.3');
+    expect(clientAddress('not-an-ip', undefined, proxies)).toBe('not-an-ip');
+    expect(clientAddress('not-an-ip', undefined, proxies)).toBe('not-an-ip');
+  });
 });
