@@ -15,12 +15,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Runs `concurrency` request loops for `seconds` (after a warm-up), bounded in time. */
-async function drive(concurrency: number, seconds: number, warmupSeconds: number, once: () => Promise<boolean>): Promise<LoadResult> {
-  const warmEnd = Date.now() + warmupSeconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < warmEnd) await once();
-  }));
+/** Runs `concurrency` request loops for `seconds`, bounded in time. */
+async function drive(concurrency: number, seconds: number, once: () => Promise<boolean>): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   const start = process.hrtime.bigint();
@@ -48,7 +44,7 @@ async function drive(concurrency: number, seconds: number, warmupSeconds: number
 }
 
 /** gRPC unary calls over one HTTP/2 connection with @grpc/grpc-js (what backend services use). */
-export async function grpcLoad(port: number, path: string, body: Uint8Array, metadata: Record<string, string>, concurrency: number, seconds: number, warmup: number) {
+export async function grpcLoad(port: number, path: string, body: Uint8Array, metadata: Record<string, string>, concurrency: number, seconds: number) {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
@@ -58,14 +54,14 @@ export async function grpcLoad(port: number, path: string, body: Uint8Array, met
       client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, payload, md, (err) => resolve(!err));
     });
   try {
-    return await drive(concurrency, seconds, warmup, once);
+    return await drive(concurrency, seconds, once);
   } finally {
     client.close();
   }
 }
 
 /** Connect unary calls with JSON over HTTP/1.1 keep-alive connections (what web and curl callers use). */
-export async function connectJsonLoad(port: number, path: string, json: string, headers: Record<string, string>, concurrency: number, seconds: number, warmup: number) {
+export async function connectJsonLoad(port: number, path: string, json: string, headers: Record<string, string>, concurrency: number, seconds: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const once = () =>
     new Promise<boolean>((resolve) => {
@@ -80,7 +76,7 @@ export async function connectJsonLoad(port: number, path: string, json: string, 
       req.end(json);
     });
   try {
-    return await drive(concurrency, seconds, warmup, once);
+    return await drive(concurrency, seconds, once);
   } finally {
     agent.destroy();
   }
