@@ -20,7 +20,7 @@ export const BASE62_CHECKSUM_LENGTH = 6;
 /** Hex characters of a checksum (Unleash-style tokens, whose random part is hex). */
 export const HEX_CHECKSUM_LENGTH = 8;
 
-// Node added zlib.crc32 only in 20.15 and package.json allows 20.11, so carry
+// Node added zlib.crc32 only in 20.15 and package.json allows 20.12, so carry
 // the classic table-driven CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320).
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);

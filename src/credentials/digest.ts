@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /**
  * Secrets are stored only as a SHA-256 digest (SPEC §3). A plain, unsalted
@@ -6,10 +6,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * randomness, and it is what makes the lookup a single indexed equality
  * (argon2 would cost 22–28 ms per request; SHA-256 costs 2–4 µs).
  * Imported secrets are at least 16 characters and are hashed the same way so
- * that one lookup serves every format.
+ * that one lookup serves every format. `crypto.hash` (Node 20.12+) is the
+ * one-shot form: about half the cost of a Hash object on every request.
  */
 export function digestSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
@@ -30,8 +31,8 @@ export function constantTimeEqualHex(a: string, b: string): boolean {
  * taken depends neither on where they differ nor on their lengths.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = createHash('sha256').update(a, 'utf8').digest();
-  const y = createHash('sha256').update(b, 'utf8').digest();
+  const x = hash('sha256', a, 'buffer');
+  const y = hash('sha256', b, 'buffer');
   // Equal digests of different strings would need a SHA-256 collision.
   return timingSafeEqual(x, y);
 }
