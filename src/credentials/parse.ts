@@ -44,6 +44,8 @@ const malformed = (detail: string): TokenParse => ({ kind: 'malformed', detail }
 
 const PAIR_HOWTO = 'send both as "Authorization: Bearer <clientId>:<secret>" or as the headers X-Client-ID and X-Client-Secret';
 
+const PRINTABLE_ASCII = /^[\u0021-\u007e]+$/;
+
 /**
  * Why a presented value can never be a credential, or undefined when its
  * length and characters are acceptable. Control characters (CR/LF smuggled
@@ -53,6 +55,8 @@ const PAIR_HOWTO = 'send both as "Authorization: Bearer <clientId>:<secret>" or 
 export function valueProblem(value: string): string | undefined {
   if (value.length === 0) return 'the credential is empty';
   if (value.length > MAX_PRESENTED_LENGTH) return `the credential is longer than ${MAX_PRESENTED_LENGTH} characters`;
+  // Every credential a client should send passes this one test; the others only name the problem.
+  if (PRINTABLE_ASCII.test(value)) return undefined;
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return 'the credential contains control characters';
   if (/\s/.test(value)) return 'the credential contains whitespace';
   if (/[^\u0021-\u007e]/.test(value)) return 'the credential contains characters outside printable ASCII';
