@@ -61,16 +61,31 @@ const value = (v: JsonValue): Value => {
  * messages. Answers about flags that do not exist, and answers with an error message, are built
  * every time, so request input cannot fill the map. Shared between responses, never mutated.
  */
-const resolvedMessages = new Map<string, { value: JsonValue | undefined; message: ResolvedFlagMessage }>();
-const MAX_RESOLVED_MESSAGES = 10_000;
+const resolvedMessages = new Map<string, CachedAnswer[]>();
+const MAX_CACHED_FLAGS = 10_000;
+/** Answers kept per flag name; a flag has a handful (variants × reasons). */
+const MAX_ANSWERS_PER_FLAG = 16;
+
+interface CachedAnswer {
+  variant: string | undefined;
+  reason: DomainReason;
+  value: JsonValue | undefined;
+  message: ResolvedFlagMessage;
+}
 
 export function resolvedFlagToProto(r: ResolvedFlag): ResolvedFlagMessage {
   if (r.reason === 'FLAG_NOT_FOUND' || r.errorMessage !== undefined) return buildResolvedFlag(r);
-  const key = `${r.flag}\n${r.variant ?? ''}\n${r.reason}`;
-  const cached = resolvedMessages.get(key);
-  if (cached !== undefined && cached.value === r.value) return cached.message;
+  let answers = resolvedMessages.get(r.flag);
+  if (answers === undefined) {
+    if (resolvedMessages.size >= MAX_CACHED_FLAGS) return buildResolvedFlag(r);
+    resolvedMessages.set(r.flag, (answers = []));
+  }
+  // A short linear scan: cheaper than building a composite string key on every call.
+  for (const a of answers) if (a.variant === r.variant && a.reason === r.reason && a.value === r.value) return a.message;
   const message = buildResolvedFlag(r);
-  if (cached !== undefined || resolvedMessages.size < MAX_RESOLVED_MESSAGES) resolvedMessages.set(key, { value: r.value, message });
+  // A flag edited many times leaves stale answers behind; start its list over.
+  if (answers.length >= MAX_ANSWERS_PER_FLAG) answers.length = 0;
+  answers.push({ variant: r.variant, reason: r.reason, value: r.value, message });
   return message;
 }
 

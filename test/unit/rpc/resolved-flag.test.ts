@@ -23,6 +23,11 @@ describe('resolvedFlagToProto', () => {
     expect(json(match('flags/scalar', 'on', undefined))).toEqual({ flag: 'flags/scalar', variant: 'on', reason: 'RESOLVE_REASON_MATCH' });
   });
 
+  it('keeps answering right for a flag edited many times (its cached answers start over)', () => {
+    for (let i = 0; i < 40; i++) expect(json(match('flags/busy', 'v', i))).toMatchObject({ value: i });
+    expect(json(match('flags/busy', 'v', 3))).toMatchObject({ value: 3 });
+  });
+
   it('tells answers apart by variant and reason', () => {
     expect(json(match('flags/split', 'a', 'x'))).toMatchObject({ variant: 'a', reason: 'RESOLVE_REASON_MATCH' });
     expect(json({ ...match('flags/split', 'a', 'x'), reason: 'DEFAULT' })).toMatchObject({ variant: 'a', reason: 'RESOLVE_REASON_DEFAULT' });
