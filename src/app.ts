@@ -217,7 +217,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     plainRoutes,
     rpc,
     logger,
-    observe: (procedure, code) => metrics.requests.inc({ procedure, code }),
+    observe: (procedure, code) => metrics.observeRequest(procedure, code),
   });
   let listener;
   try {

@@ -94,6 +94,13 @@ describe('audit queue overflow', () => {
       expect(metrics).toMatch(/^latchkey_audit_overflow_total 3$/m);
       expect(metrics).toMatch(/^latchkey_audit_queue_depth 5$/m);
       expect(metrics).toMatch(/^latchkey_credential_validations_total\{reason="CREDENTIAL_MISSING"\} 7$/m);
+      expect(metrics).toMatch(/^latchkey_requests_total\{procedure="GET \/v1\/credential",code="401"\} 7$/m);
+      expect(metrics).toMatch(/^latchkey_requests_total\{procedure="\/latchkey.clients.v1.ClientCredentialService\/CreateClient",code="OK"\} 1$/m);
+      // Counts are handed to prom-client at each scrape; a second scrape must not add them again.
+      const again = await fetch(`${server.baseUrl}/metrics`).then((r) => r.text());
+      expect(again).toMatch(/^latchkey_credential_validations_total\{reason="CREDENTIAL_MISSING"\} 7$/m);
+      expect(again).toMatch(/^latchkey_requests_total\{procedure="GET \/v1\/credential",code="401"\} 7$/m);
+      expect(again).toMatch(/^latchkey_requests_total\{procedure="GET \/metrics",code="200"\} 1$/m);
       await server.app.audit.flush();
       expect(server.logs.lines.some((l) => l.includes('"overflow":3') && l.includes('audit queue overflow'))).toBe(true);
     } finally {
