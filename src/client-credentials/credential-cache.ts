@@ -30,10 +30,19 @@ export class CredentialCache {
 
   constructor(private readonly store: CredentialStore) {}
 
-  async lookup(digest: string): Promise<CachedCredential | undefined> {
+  /**
+   * The credential of a digest: from memory when it is cached (known or known to be unknown),
+   * else from the store. A cached answer comes back without a promise, so the request path
+   * skips a microtask hop for the common case.
+   */
+  lookup(digest: string): CachedCredential | undefined | Promise<CachedCredential | undefined> {
     const hit = this.positive.get(digest);
     if (hit) return hit;
     if (this.negative.has(digest)) return undefined;
+    return this.load(digest);
+  }
+
+  private async load(digest: string): Promise<CachedCredential | undefined> {
     const generation = this.generation;
     const found = await this.store.findBySecretDigest(digest);
     const entry = found && compile(found.credential, found.secret);

@@ -175,7 +175,8 @@ export class CredentialValidator {
     }
     // 3. look up
     const digest = digestSecret(presented.credential.secret);
-    const entry = await this.cache.lookup(digest);
+    const cached = this.cache.lookup(digest);
+    const entry = cached instanceof Promise ? await cached : cached;
     const keyPairMismatch =
       entry !== undefined &&
       presented.credential.clientId !== undefined &&
