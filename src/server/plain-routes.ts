@@ -18,11 +18,14 @@ export class PlainRouter {
     return this;
   }
 
-  /** The route for this path, and whether the method is one it serves. */
+  /** The route for this path, and whether the method is one it serves. Runs for every request, RPCs included. */
   match(method: string, pathname: string): { route: PlainRoute; methodAllowed: boolean } | undefined {
-    const byPath = this.routes.filter((r) => (r.prefix ? pathname.startsWith(r.path) : pathname === r.path));
-    if (byPath.length === 0) return undefined;
-    const exact = byPath.find((r) => r.method === method);
-    return exact ? { route: exact, methodAllowed: true } : { route: byPath[0]!, methodAllowed: false };
+    let samePath: PlainRoute | undefined;
+    for (const r of this.routes) {
+      if (!(r.prefix ? pathname.startsWith(r.path) : pathname === r.path)) continue;
+      if (r.method === method) return { route: r, methodAllowed: true };
+      samePath ??= r;
+    }
+    return samePath && { route: samePath, methodAllowed: false };
   }
 }
