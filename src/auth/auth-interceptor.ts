@@ -8,6 +8,7 @@ import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.
 import { authenticateManagement } from './management-auth.js';
 import { METHOD_POLICIES, type MethodPolicy } from './method-policy.js';
 import { principalKey, type CredentialPrincipal } from './principal.js';
+import { fetchHeaderGetter, nodeHeaderGetter, type HeaderGetter } from './header-getters.js';
 
 /** What the runtime credential pipeline (SPEC §3) sees of an RPC. */
 export interface RuntimeCall {
@@ -15,7 +16,8 @@ export interface RuntimeCall {
   /** The request URL (a publishable key may come as `?publishableKey=`). */
   url: string;
   policy: Extract<MethodPolicy, { access: 'runtime' }>;
-  headers: Headers;
+  /** Reads one request header (lower-case name); a repeated header reads as its values joined by ", ". */
+  header: HeaderGetter;
   /** The `client_secret` field of the request message, when it has one. */
   bodySecret: string | undefined;
   peerAddress: string;
@@ -55,7 +57,8 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
         procedure,
         url: req.url,
         policy,
-        headers: req.header,
+        // Node's parsed headers when the request came through our HTTP layer (always, when serving).
+        header: info ? nodeHeaderGetter(info.headers) : fetchHeaderGetter(req.header),
         bodySecret: typeof message?.clientSecret === 'string' && message.clientSecret !== '' ? message.clientSecret : undefined,
         peerAddress: info?.peerAddress ?? '',
         requestId: info?.id ?? '',

@@ -3,9 +3,7 @@ import type { CredentialValidator, PresentedRequest, ValidatedCredential } from 
 import type { RuntimeAuthenticator, RuntimeCall } from './auth-interceptor.js';
 import type { CredentialPrincipal } from './principal.js';
 import type { RateState } from '../rate-limit/rate-limits.js';
-
-/** Header access common to Fetch `Headers` (RPC) and Node's header objects (plain routes). */
-type HeaderGetter = (name: string) => string | undefined;
+import type { HeaderGetter } from './header-getters.js';
 
 export interface RuntimeRequestParts {
   header: HeaderGetter;
@@ -38,17 +36,6 @@ export function presentedRequest(p: RuntimeRequestParts): PresentedRequest {
   };
 }
 
-export function nodeHeaderGetter(headers: Record<string, string | string[] | undefined>): HeaderGetter {
-  return (name) => {
-    const v = headers[name];
-    return Array.isArray(v) ? v.join(', ') : v;
-  };
-}
-
-function fetchHeaderGetter(headers: Headers): HeaderGetter {
-  return (name) => headers.get(name) ?? undefined;
-}
-
 /** The runtime half of the auth interceptor: RPC calls through the credential pipeline. */
 export class RpcRuntimeAuthenticator implements RuntimeAuthenticator {
   constructor(private readonly validator: CredentialValidator) {}
@@ -56,7 +43,7 @@ export class RpcRuntimeAuthenticator implements RuntimeAuthenticator {
   async authenticate(call: RuntimeCall): Promise<CredentialPrincipal> {
     const validated: ValidatedCredential = await this.validator.validate(
       presentedRequest({
-        header: fetchHeaderGetter(call.headers),
+        header: call.header,
         // Most RPC URLs have no query; parse only when there is one.
         publishableKeyQuery: call.url.includes('?') ? (new URL(call.url, 'http://latchkey.invalid').searchParams.get('publishableKey') ?? undefined) : undefined,
         bodySecret: call.bodySecret,

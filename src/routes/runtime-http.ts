@@ -1,5 +1,6 @@
 import type { RuntimeScope } from '../credentials/scopes.js';
-import { nodeHeaderGetter, presentedRequest } from '../auth/runtime-auth.js';
+import { nodeHeaderGetter } from '../auth/header-getters.js';
+import { presentedRequest } from '../auth/runtime-auth.js';
 import type { CredentialValidator, ValidatedCredential } from '../client-credentials/validator.js';
 import { DomainError } from '../domain/errors.js';
 import { httpStatusOf, toHttpBody } from '../rpc/errors.js';

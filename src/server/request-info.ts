@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createContextKey } from '@connectrpc/connect';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 
 /**
@@ -14,6 +14,12 @@ export interface RequestInfo {
   readonly startedAt: bigint;
   /** The TCP peer, with IPv4-mapped IPv6 addresses left as the socket gave them. */
   readonly peerAddress: string;
+  /**
+   * The request headers as Node parsed them (lower-case names). The runtime credential check reads
+   * them here rather than through the Fetch `Headers` Connect builds, whose `get` normalises and
+   * validates the name on every call.
+   */
+  readonly headers: IncomingHttpHeaders;
   /** `/package.Service/Method` for RPCs, the route pattern for plain routes. */
   procedure?: string;
   /** Connect code name (`ok`, `unauthenticated`, …) for RPCs. */
@@ -47,6 +53,7 @@ export function startRequest(req: IncomingMessage | Http2ServerRequest): Request
     id: typeof inbound === 'string' && INBOUND_ID.test(inbound) ? inbound : randomUUID(),
     startedAt: process.hrtime.bigint(),
     peerAddress: req.socket?.remoteAddress ?? '',
+    headers: req.headers,
   };
   infos.set(req, info);
   return info;
