@@ -1,11 +1,14 @@
 import type { IpRanges, OriginPatterns } from '../credentials/allow-lists.js';
 import { parseIpRanges, parseOrigins } from '../credentials/allow-lists.js';
-import type { CredentialRecord, CredentialStore, SecretRecord } from './model.js';
+import { clientName, credentialName, type CredentialRecord, type CredentialStore, type SecretRecord } from './model.js';
 
-/** A credential ready for the request path: allow-lists parsed once, not per request. */
+/** A credential ready for the request path: names built and allow-lists parsed once, not per request. */
 export interface CachedCredential {
   credential: CredentialRecord;
   secret: SecretRecord;
+  /** `clients/{client}/credentials/{id}` and `clients/{client}`. */
+  name: string;
+  client: string;
   ipRanges: IpRanges;
   origins: OriginPatterns;
 }
@@ -88,6 +91,8 @@ function compile(credential: CredentialRecord, secret: SecretRecord): CachedCred
   return {
     credential,
     secret,
+    name: credentialName(credential),
+    client: clientName(credential.clientId),
     ipRanges: ranges.ok ? ranges.ranges : DENY_ALL_RANGES,
     origins: origins.ok ? origins.patterns : DENY_ALL_ORIGINS,
   };

@@ -5,9 +5,8 @@ import { constantTimeEqual, digestSecret, extractPresentedCredential, unleashSco
 import { clientAddress, ipAllowed, originAllowed, type IpRanges } from '../credentials/allow-lists.js';
 import { DomainError } from '../domain/errors.js';
 import type { Limit, RateLimits, RateState } from '../rate-limit/rate-limits.js';
-import type { CredentialCache } from './credential-cache.js';
+import type { CachedCredential, CredentialCache } from './credential-cache.js';
 import type { LastUseTracker } from './last-use.js';
-import { clientName, credentialName } from './model.js';
 
 /** Everything the pipeline looks at, whatever the protocol carried it in. */
 export interface PresentedRequest {
@@ -68,6 +67,7 @@ export class CredentialValidator {
   private readonly now: () => Date;
   private readonly observe: (outcome: string) => void;
   private readonly auditValidations: boolean;
+  private readonly principals = new WeakMap<CachedCredential, CredentialPrincipal>();
 
   constructor(deps: {
     cache: CredentialCache;
@@ -150,6 +150,17 @@ export class CredentialValidator {
     });
   }
 
+  /** The principal of a cached credential, built once per cache entry (entries are replaced on any change). */
+  private principalOf(entry: CachedCredential): CredentialPrincipal {
+    let principal = this.principals.get(entry);
+    if (principal === undefined) {
+      const c = entry.credential;
+      principal = { kind: 'credential', name: entry.name, client: entry.client, class: c.class, environments: c.environments, projects: c.projects, scopes: c.scopes };
+      this.principals.set(entry, principal);
+    }
+    return principal;
+  }
+
   /** Steps 1–7; fills `known` as it learns the credential (for the audit record and the rate-limit headers). */
   private async check(req: PresentedRequest, address: string, known: KnownParts): Promise<ValidatedCredential> {
     // 1. find
@@ -186,9 +197,9 @@ export class CredentialValidator {
       throw unauthenticated('CREDENTIAL_UNKNOWN', 'the credential is not known to this server (check for a typo, or whether it was deleted)');
     }
     const c = entry.credential;
-    const name = credentialName(c);
+    const name = entry.name;
     known.credential = name;
-    known.client = clientName(c.clientId);
+    known.client = entry.client;
     if (c.rateLimit) known.limit = c.rateLimit;
     // An Unleash token's visible <project>:<environment> must describe its credential exactly (SPEC §3).
     if (presented.credential.unleash && !unleashScopeMatches(presented.credential.unleash, c)) {
@@ -199,10 +210,10 @@ export class CredentialValidator {
       throw unauthenticated('CREDENTIAL_REVOKED', `${name} was revoked at ${c.revokeTime?.toISOString() ?? 'an earlier time'}; ask for a new credential`, 410);
     }
     const now = this.now().getTime();
-    const expiry = [c.expireTime, entry.secret.expireTime].filter((d): d is Date => d !== null).map((d) => d.getTime());
-    if (expiry.some((t) => t <= now)) {
+    const rotated = entry.secret.expireTime !== null && entry.secret.expireTime.getTime() <= now;
+    if (rotated || (c.expireTime !== null && c.expireTime.getTime() <= now)) {
+      const expiry = [c.expireTime, entry.secret.expireTime].filter((d): d is Date => d !== null).map((d) => d.getTime());
       const when = new Date(Math.min(...expiry)).toISOString();
-      const rotated = entry.secret.expireTime !== null && entry.secret.expireTime.getTime() <= now;
       throw unauthenticated('CREDENTIAL_EXPIRED', rotated ? `this secret of ${name} was rotated and its grace period ended at ${when}; use the new secret` : `${name} expired at ${when}`);
     }
     // 5. client address
@@ -222,15 +233,7 @@ export class CredentialValidator {
       throw denied('CLASS_NOT_ALLOWED', `${req.method} needs a SECRET credential; ${name} is PUBLISHABLE`);
     }
     return {
-      principal: {
-        kind: 'credential',
-        name,
-        client: clientName(c.clientId),
-        class: c.class,
-        environments: c.environments,
-        projects: c.projects,
-        scopes: c.scopes,
-      },
+      principal: this.principalOf(entry),
       clientAddress: address,
       expireTime: c.expireTime,
       format: c.format,
