@@ -8,6 +8,7 @@ import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.
 import { authenticateManagement } from './management-auth.js';
 import { METHOD_POLICIES, type MethodPolicy } from './method-policy.js';
 import { principalKey, type CredentialPrincipal } from './principal.js';
+import { procedureOf } from '../rpc/procedure.js';
 import { fetchHeaderGetter, nodeHeaderGetter, type HeaderGetter } from './header-getters.js';
 
 /** What the runtime credential pipeline (SPEC §3) sees of an RPC. */
@@ -43,7 +44,7 @@ export interface AuthInterceptorDeps {
  */
 export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterceptorDeps): Interceptor {
   return (next) => async (req) => {
-    const procedure = `/${req.service.typeName}/${req.method.name}`;
+    const procedure = procedureOf(req.method);
     const policy = METHOD_POLICIES[procedure];
     if (!policy) {
       throw new DomainError('permission_denied', 'METHOD_NOT_ALLOWED', `${procedure} has no access policy and is refused`);

@@ -4,6 +4,7 @@ import { ErrorInfoSchema, BadRequestSchema, RetryInfoSchema } from '../../gen/go
 import { DomainError, type ErrorKind } from '../domain/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
+import { procedureOf } from './procedure.js';
 
 /** google.rpc.ErrorInfo.domain of every error latchkey raises. */
 export const ERROR_DOMAIN = 'latchkey';
@@ -75,7 +76,7 @@ export function toHttpBody(error: DomainError): { code: string; reason: string; 
 export function errorInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const info = req.contextValues.get(requestInfoKey);
-    if (info) info.procedure = `/${req.service.typeName}/${req.method.name}`;
+    if (info) info.procedure = procedureOf(req.method);
     const extra: [string, string][] = [];
     req.contextValues.set(extraResponseHeadersKey, extra);
     try {
