@@ -2,6 +2,9 @@ import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
+/** Field names that may hold a credential, wherever they appear in a logged object. */
+const SECRET_FIELDS = ['authorization', 'secret', 'client_secret', 'clientSecret'];
+
 /**
  * Structured JSON lines. Credentials never reach the logger: request logging
  * records the procedure, status and request id only, and these paths are
@@ -19,17 +22,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: [
-          'authorization',
-          '*.authorization',
+          ...SECRET_FIELDS,
+          ...SECRET_FIELDS.map((f) => `*.${f}`),
           '*.headers.authorization',
           '*["x-client-secret"]',
           '*.headers["x-client-secret"]',
-          'secret',
-          '*.secret',
-          'client_secret',
-          '*.client_secret',
-          'clientSecret',
-          '*.clientSecret',
         ],
         censor: '[redacted]',
       },
@@ -45,7 +42,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * times the rest of the line and would be paid on every request.
  */
 export function requestLogger(logger: Logger): Logger {
-  return logger.child({}, { redact: { paths: ['authorization', 'secret', 'clientSecret', 'client_secret'], censor: '[redacted]' } });
+  return logger.child({}, { redact: { paths: SECRET_FIELDS, censor: '[redacted]' } });
 }
 
 /** Writes out buffered log lines (call before the process exits). */
