@@ -1,6 +1,6 @@
 import { MonotonicIds } from '../domain/monotonic-ids.js';
 import type { Logger } from '../logging/logger.js';
-import type { AuditRecord, AuditStore } from './model.js';
+import type { AuditRecord, AuditWriter } from './model.js';
 
 export interface AuditLogOptions {
   /** Records held in memory at most; past that new records are counted as overflow and reported. */
@@ -30,7 +30,7 @@ export class AuditLog {
   private readonly options: AuditLogOptions;
 
   constructor(
-    private readonly store: AuditStore,
+    private readonly writer: AuditWriter,
     private readonly logger: Logger,
     options: Partial<AuditLogOptions> = {},
   ) {
@@ -74,7 +74,7 @@ export class AuditLog {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.options.batchSize);
       try {
-        await this.store.insertBatch(batch);
+        await this.writer.insertBatch(batch);
       } catch (err) {
         this.logger.error({ err, pending: this.queue.length }, 'audit write failed; will retry');
         return;

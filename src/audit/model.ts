@@ -31,8 +31,16 @@ export interface AuditQuery {
   endTime?: Date;
 }
 
-export interface AuditStore {
+/** Where the audit log writes its batches. */
+export interface AuditWriter {
+  /**
+   * Writes a batch atomically. Idempotent: records whose id is already stored are skipped, so a
+   * batch may be sent again when the answer to an earlier attempt was lost.
+   */
   insertBatch(records: readonly AuditRecord[]): Promise<void>;
+}
+
+export interface AuditStore extends AuditWriter {
   /** Ordered by id (= time order), after `after`, at most `limit`. */
   list(query: AuditQuery, after: string | undefined, limit: number): Promise<AuditRecord[]>;
   deleteOlderThan(time: Date): Promise<number>;

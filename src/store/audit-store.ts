@@ -55,7 +55,9 @@ export class KyselyAuditStore implements AuditStore {
   /**
    * Writes a batch atomically, in INSERTs of up to ROWS_PER_INSERT rows whose SQL Kysely compiles
    * once per row count: the audit trail gets a record per request, and compiling a wide INSERT for
-   * every batch cost as much as running it.
+   * every batch cost as much as running it. Rows whose id is already stored are skipped: a batch
+   * that committed but whose acknowledgement was lost (a dropped connection, a stopped writer
+   * thread) is sent again, and must neither fail on its own ids nor be stored twice.
    */
   async insertBatch(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -77,7 +79,11 @@ export class KyselyAuditStore implements AuditStore {
     if (sql === undefined) {
       // Placeholder values: only the SQL text is kept. Strings keep every value a bound parameter.
       const placeholder = Object.fromEntries(COLUMNS.map((c) => [c, 'x'])) as unknown as Insertable<AuditEventsTable>;
-      const compiled = this.db.insertInto('audit_events').values(Array.from({ length: rows }, () => placeholder)).compile();
+      const compiled = this.db
+        .insertInto('audit_events')
+        .values(Array.from({ length: rows }, () => placeholder))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .compile();
       if (compiled.parameters.length !== rows * COLUMNS.length) throw new Error('audit INSERT did not compile to one parameter per value');
       sql = compiled.sql;
       this.insertSql.set(rows, sql);

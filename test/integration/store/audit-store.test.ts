@@ -69,9 +69,19 @@ describe.each([
 
   test('writes a batch whole or not at all', async () => {
     await store.insertBatch(records(3));
-    // The second INSERT of this batch repeats an id that is already stored.
-    const clash = [...records(100, 1000), ...records(1, 2)];
-    await expect(store.insertBatch(clash).then(() => 'written', () => 'refused')).resolves.toBe('refused');
+    // The second INSERT of this batch breaks the NOT NULL constraint on method.
+    const broken = [...records(100, 1000), { ...records(1, 1100)[0]!, method: null as unknown as string }];
+    await expect(store.insertBatch(broken).then(() => 'written', () => 'refused')).resolves.toBe('refused');
     expect((await store.list({}, undefined, 1000)).map((r) => r.id)).toEqual(records(3).map((r) => r.id));
+  });
+
+  test('a batch sent again is stored once, and its new records are added', async () => {
+    const first = records(150);
+    await store.insertBatch(first);
+    // The same batch again (its acknowledgement was lost), then one that overlaps it and goes further.
+    await store.insertBatch(first);
+    const overlapping = records(60, 120);
+    await store.insertBatch(overlapping);
+    expect(await store.list({}, undefined, 1000)).toEqual([...first, ...records(30, 150)]);
   });
 });
