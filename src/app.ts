@@ -12,6 +12,7 @@ import { registerAuthService } from './rpc/auth-service.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
 import { KyselyApiClientStore } from './store/api-client-store.js';
 import { KyselyAuditStore } from './store/audit-store.js';
+import { startAuditWriter } from './store/threaded-audit-writer.js';
 import { Environments } from './flag-admin/environments.js';
 import { FlagCatalog } from './flag-admin/flag-catalog.js';
 import { Flags } from './flag-admin/flags.js';
@@ -125,7 +126,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw err;
   }
   const auditStore = new KyselyAuditStore(database.db);
-  const audit = new AuditLog(auditStore, logger, options.audit);
+  // Reads (AuditService, retention) use this thread's connection; batches are written on their own thread.
+  let auditWriter;
+  try {
+    auditWriter = await startAuditWriter(config.databaseUrl, auditStore);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const audit = new AuditLog(auditWriter, logger, options.audit);
 
   // Runtime credentials: served from memory, invalidated at once locally and within
   // CHANGE_POLL_MS on other replicas (SPEC §3: revocation within one second everywhere).
@@ -223,6 +232,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   try {
     listener = await listen(handler, config.port, config.host);
   } catch (err) {
+    await auditWriter.close();
     await database.close();
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
@@ -247,6 +257,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         await lastUse.close();
         await rateLimits.close();
         await audit.close();
+        await auditWriter.close();
         await database.close();
         logger.info('latchkey stopped');
       })();
