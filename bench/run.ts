@@ -71,7 +71,8 @@ function startLatchkey(dbPath: string, auditValidations: boolean) {
     LATCHKEY_PORT: '0',
     LATCHKEY_HOST: '127.0.0.1',
     LATCHKEY_DATABASE_URL: dbPath,
-    LATCHKEY_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    // info, as a deployment runs it; the harness also reads the port from the "listening" info line.
+    LATCHKEY_LOG_LEVEL: 'info',
     LATCHKEY_BOOTSTRAP_CLIENT_ID: ADMIN.id,
     LATCHKEY_BOOTSTRAP_CLIENT_SECRET: ADMIN.secret,
     LATCHKEY_AUDIT_VALIDATIONS: String(auditValidations),
