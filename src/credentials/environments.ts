@@ -16,6 +16,9 @@
 export function ruleAppliesToEnvironments(ruleEnvironments: readonly string[], credentialEnvironments: readonly string[]): boolean {
   if (ruleEnvironments.length === 0) return true; // rows 1 and 2
   // Rows 3, 4 and 5: an empty credential list matches nothing. Lists are short (a
-  // handful of environments), so a nested scan beats building a Set per call.
-  return credentialEnvironments.some((e) => ruleEnvironments.includes(e));
+  // handful of environments), so a nested scan beats building a Set per call. An indexed
+  // loop rather than `some` with a closure: this runs for every rule of every resolved flag,
+  // and the closure would be allocated each time.
+  for (let i = 0; i < credentialEnvironments.length; i++) if (ruleEnvironments.includes(credentialEnvironments[i]!)) return true;
+  return false;
 }

@@ -32,7 +32,9 @@ export function bucketOf(salt: string, unit: string): number {
  */
 export function allocate(allocations: readonly Allocation[], bucket: number): string | undefined {
   let cumulative = 0;
-  for (const a of allocations) {
+  // An indexed loop: compiled allocations are frozen arrays (see FROZEN_ARRAYS in compile.ts).
+  for (let i = 0; i < allocations.length; i++) {
+    const a = allocations[i]!;
     cumulative += a.weight;
     if (bucket < cumulative) return a.variant;
   }

@@ -8,6 +8,11 @@
  * stored flag could predate a stricter rule) yields a compiled flag with `compileError` set: it
  * resolves with reason ERROR and that message, and every other flag keeps working. Callers that
  * load flags should also report `compileError` to operators.
+ *
+ * FROZEN_ARRAYS: the compiled lists (rules, conditions, attribute paths, allocations) are frozen so
+ * that no request can change what the next one sees. On Node 20, `for…of` over a frozen array is
+ * not optimised: every step allocates an iterator result and the loop runs several times slower
+ * than over a plain array. Code that walks these lists per request uses indexed loops instead.
  */
 import { compileCondition, type CompiledCondition } from './conditions.js';
 import { parseAttributePath, type AttributePath } from './context.js';

@@ -47,7 +47,9 @@ export function parseAttributePath(path: string): AttributePath {
  */
 export function readAttribute(context: unknown, path: AttributePath): JsonValue | undefined {
   let current: unknown = context;
-  for (const segment of path) {
+  // An indexed loop: paths are frozen arrays (see FROZEN_ARRAYS in compile.ts).
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
     if (!isJsonObject(current) || !Object.hasOwn(current, segment)) return undefined;
     current = current[segment];
   }

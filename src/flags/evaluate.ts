@@ -85,7 +85,10 @@ export function resolveFlag(
 
     // A context that is not an object (only possible when a caller bypasses the types) has no attributes.
     const ctx = isJsonObject(context) ? context : undefined;
-    for (const rule of flag.rules) {
+    // Indexed loops over compiled flags throughout: see FROZEN_ARRAYS in compile.ts.
+    const rules = flag.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
       if (!environmentsApply(rule.environments)) continue;
       if (!allHold(rule, ctx)) continue;
       if (rule.everyBucket !== undefined) return served(flag, rule.everyBucket, 'MATCH', rule.name);
@@ -133,7 +136,8 @@ export function unitValue(value: JsonValue | undefined): string | undefined {
 }
 
 function allHold(rule: CompiledRule, ctx: unknown): boolean {
-  for (const c of rule.conditions) if (!conditionHolds(c, ctx)) return false;
+  const conditions = rule.conditions;
+  for (let i = 0; i < conditions.length; i++) if (!conditionHolds(conditions[i]!, ctx)) return false;
   return true;
 }
 
