@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: resolve throughput of latchkey as a ratio of a bare Connect
  * handler measured in the same run, over gRPC (@grpc/grpc-js) and Connect JSON
- * on HTTP/1.1, with p50/p99 latency; then latchkey with the validation audit
- * trail on versus off. Every number is relative to a baseline of this run on
+ * on HTTP/1.1, with p50/p99 latency and each server's CPU time per call (from
+ * /proc, on Linux); then latchkey with the validation audit trail on versus
+ * off. Every number is relative to a baseline of this run on
  * this machine, never an absolute target. Results: bench/results/latest.json.
  *
  * The machines this runs on are shared and their speed drifts by tens of
@@ -24,6 +25,7 @@ import { FlagAdminService } from '../gen/latchkey/flags/admin/v1/flag_admin_serv
 import { Condition_Operator, Flag_Kind } from '../gen/latchkey/flags/admin/v1/flag_pb.js';
 import { FlagResolverService, ResolveFlagsRequestSchema, ResolveFlagsResponseSchema } from '../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
 import { connectJsonLoad, grpcLoad, type LoadResult } from './load.js';
+import { cpuTimeOf, type CpuTime } from './process-cpu.js';
 
 const FLAGS = 200;
 const RULES_PER_FLAG = 3;
@@ -56,6 +58,8 @@ function start(cmd: string[], env: Record<string, string>): Promise<{ child: Chi
     child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited with ${code} before listening`)));
   });
 }
+
+const serverOf = (s: { child: ChildProcess; port: number }): Server => ({ port: s.port, pid: s.child.pid! });
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
@@ -133,10 +137,26 @@ async function seed(port: number): Promise<string> {
   return secret;
 }
 
+/** A server under test: where to send load, and which process to read CPU time from. */
+interface Server {
+  port: number;
+  pid: number;
+}
+
+/** One round against one server: the client's view, and the CPU the server used meanwhile (undefined off Linux). */
+interface Round extends LoadResult {
+  cpu: CpuTime | undefined;
+}
+
+/** Several rounds together, with the server's CPU time per call. */
+interface Measured extends LoadResult {
+  cpuUsPerCall: { process: number; mainThread: number } | undefined;
+}
+
 interface Comparison {
   /** All rounds of each side together. */
-  baseline: LoadResult;
-  subject: LoadResult;
+  baseline: Measured;
+  subject: Measured;
   /** subject ÷ baseline requests/s of each round, and their median. */
   roundRatios: number[];
   ratio: number;
@@ -147,9 +167,15 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Latencies of several rounds together: requests and time add up; percentiles are weighted by requests. */
-function combine(results: LoadResult[]): LoadResult {
+/** Latencies of several rounds together: requests, time and CPU add up; percentiles are weighted by requests. */
+function combine(results: Round[]): Measured {
   const requests = results.reduce((n, r) => n + r.requests, 0);
+  const cpu = results.every((r) => r.cpu !== undefined)
+    ? {
+        process: results.reduce((n, r) => n + r.cpu!.processUs, 0) / Math.max(1, requests),
+        mainThread: results.reduce((n, r) => n + r.cpu!.mainThreadUs, 0) / Math.max(1, requests),
+      }
+    : undefined;
   const seconds = results.reduce((n, r) => n + r.seconds, 0);
   const weighted = (pick: (r: LoadResult) => number) => results.reduce((n, r) => n + pick(r) * r.requests, 0) / Math.max(1, requests);
   return {
@@ -159,26 +185,52 @@ function combine(results: LoadResult[]): LoadResult {
     rps: requests / seconds,
     p50ms: weighted((r) => r.p50ms),
     p99ms: weighted((r) => r.p99ms),
+    cpuUsPerCall: cpu,
   };
 }
 
 type Run = (port: number, seconds: number) => Promise<LoadResult>;
 
-/** Warms both servers up, then measures them in alternating rounds (baseline first, then subject). */
-async function compare(run: Run, baselinePort: number, subjectPort: number): Promise<Comparison> {
-  await run(baselinePort, WARMUP);
-  await run(subjectPort, WARMUP);
-  const baseline: LoadResult[] = [];
-  const subject: LoadResult[] = [];
+async function round(run: Run, server: Server, seconds: number): Promise<Round> {
+  const before = cpuTimeOf(server.pid);
+  const result = await run(server.port, seconds);
+  const after = cpuTimeOf(server.pid);
+  const cpu = before && after ? { processUs: after.processUs - before.processUs, mainThreadUs: after.mainThreadUs - before.mainThreadUs } : undefined;
+  return { ...result, cpu };
+}
+
+/**
+ * Warms both servers up, then measures them in alternating rounds. The order flips every round
+ * (baseline first, then subject first), so that neither side always runs right after the other.
+ */
+async function compare(run: Run, baselineServer: Server, subjectServer: Server): Promise<Comparison> {
+  await run(baselineServer.port, WARMUP);
+  await run(subjectServer.port, WARMUP);
+  const baseline: Round[] = [];
+  const subject: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    baseline.push(await run(baselinePort, SECONDS));
-    subject.push(await run(subjectPort, SECONDS));
+    if (i % 2 === 0) {
+      baseline.push(await round(run, baselineServer, SECONDS));
+      subject.push(await round(run, subjectServer, SECONDS));
+    } else {
+      subject.push(await round(run, subjectServer, SECONDS));
+      baseline.push(await round(run, baselineServer, SECONDS));
+    }
   }
   const roundRatios = subject.map((r, i) => r.rps / baseline[i]!.rps);
   return { baseline: combine(baseline), subject: combine(subject), roundRatios, ratio: median(roundRatios) };
 }
 
-const fmt = (r: LoadResult) => `${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50ms.toFixed(2).padStart(6)} ms  p99 ${r.p99ms.toFixed(2).padStart(6)} ms${r.errors ? `  (${r.errors} errors)` : ''}`;
+const fmt = (r: Measured) =>
+  `${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50ms.toFixed(2).padStart(6)} ms  p99 ${r.p99ms.toFixed(2).padStart(6)} ms` +
+  (r.cpuUsPerCall ? `  CPU ${r.cpuUsPerCall.process.toFixed(0).padStart(4)} µs/call (serving thread ${r.cpuUsPerCall.mainThread.toFixed(0)})` : '') +
+  (r.errors ? `  (${r.errors} errors)` : '');
+/** The subject's serving-thread CPU per call minus the baseline's, when both were read. */
+const cpuAdded = (c: Comparison) => {
+  if (!c.subject.cpuUsPerCall || !c.baseline.cpuUsPerCall) return '';
+  const added = c.subject.cpuUsPerCall.mainThread - c.baseline.cpuUsPerCall.mainThread;
+  return `\n  serving-thread CPU per call: ${added >= 0 ? '+' : '−'}${Math.abs(added).toFixed(0)} µs`;
+};
 const rounds = (c: Comparison) => c.roundRatios.map((r) => r.toFixed(2)).join(' ');
 
 async function main() {
@@ -221,19 +273,19 @@ async function main() {
     );
     const resolve: Record<string, Comparison> = {};
     for (const [protocol, run] of Object.entries(runs)) {
-      const c = await compare(run, bare.port, on.port);
+      const c = await compare(run, serverOf(bare), serverOf(on));
       resolve[protocol] = c;
       console.log(
         `\n${protocol}\n  bare Connect handler ${fmt(c.baseline)}\n  latchkey             ${fmt(c.subject)}\n` +
-          `  ratio latchkey ÷ bare: ${c.ratio.toFixed(2)} (target ≥ 0.70; rounds ${rounds(c)})`,
+          `  ratio latchkey ÷ bare: ${c.ratio.toFixed(2)} (target ≥ 0.70; rounds ${rounds(c)})${cpuAdded(c)}`,
       );
     }
 
     // Audit trail on versus off: two latchkey processes over equal stores, both warm.
-    const audit = await compare(runs.grpc!, off.port, on.port);
+    const audit = await compare(runs.grpc!, serverOf(off), serverOf(on));
     console.log(
       `\naudit trail (gRPC)\n  audit off ${fmt(audit.baseline)}\n  audit on  ${fmt(audit.subject)}\n` +
-        `  ratio on ÷ off: ${audit.ratio.toFixed(2)} (target ≥ 0.90; rounds ${rounds(audit)})`,
+        `  ratio on ÷ off: ${audit.ratio.toFixed(2)} (target ≥ 0.90; rounds ${rounds(audit)})${cpuAdded(audit)}`,
     );
 
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
