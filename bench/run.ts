@@ -3,8 +3,8 @@
  * handler measured in the same run, over gRPC (@grpc/grpc-js) and Connect JSON
  * on HTTP/1.1, with p50/p99 latency and each server's CPU time per call (from
  * /proc, on Linux); then latchkey with the validation audit trail on versus
- * off. Every number is relative to a baseline of this run on
- * this machine, never an absolute target. Results: bench/results/latest.json.
+ * off. Every number is relative to a baseline of this run on this machine,
+ * never an absolute target. Results: bench/results/latest.json.
  *
  * The machines this runs on are shared and their speed drifts by tens of
  * percent within a minute, so the two sides of each comparison are measured in
@@ -191,6 +191,7 @@ function combine(results: Round[]): Measured {
 
 type Run = (port: number, seconds: number) => Promise<LoadResult>;
 
+/** One round of load against one server, with the CPU time the server used during it. */
 async function round(run: Run, server: Server, seconds: number): Promise<Round> {
   const before = cpuTimeOf(server.pid);
   const result = await run(server.port, seconds);
