@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Environments } from '../../../src/flag-admin/environments.js';
 import { FlagCatalog, type FlagCatalogStore } from '../../../src/flag-admin/flag-catalog.js';
 import { Flags, type FlagInput } from '../../../src/flag-admin/flags.js';
@@ -10,7 +7,7 @@ import { openDatabase, type OpenDatabase } from '../../../src/store/database.js'
 import { KyselyFlagAdminStore } from '../../../src/store/flag-admin-store.js';
 import { migrateToLatest } from '../../../src/store/migrate.js';
 import { seedDefaults } from '../../../src/store/seed.js';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { createTestStore, type TestStore } from '../../support/test-store.js';
 
 const ACTOR = 'apiClients/test';
 
@@ -71,30 +68,21 @@ async function eventually(check: () => void, timeoutMs = 3000): Promise<void> {
 }
 
 describe.each(['sqlite', 'postgres'] as const)('FlagCatalog across replicas (%s)', (dialect) => {
-  let dir: string | undefined;
-  let pg: TestDatabase | undefined;
+  let testStore: TestStore;
   let a: Replica;
   let b: Replica;
 
   beforeAll(async () => {
-    let url: string;
-    if (dialect === 'sqlite') {
-      dir = mkdtempSync(join(tmpdir(), 'latchkey-catalog-'));
-      url = join(dir, 'latchkey.db');
-    } else {
-      pg = await createTestDatabase();
-      url = pg.url;
-    }
-    a = await replica(url);
-    b = await replica(url);
+    testStore = await createTestStore(dialect, 'catalog');
+    a = await replica(testStore.url);
+    b = await replica(testStore.url);
   });
   afterAll(async () => {
     a.catalog.stopPolling();
     b.catalog.stopPolling();
     await a.database.close();
     await b.database.close();
-    await pg?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await testStore.remove();
   });
 
   it('starts with the seeded project and environments and no flags', () => {

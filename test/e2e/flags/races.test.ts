@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DomainError } from '../../../src/domain/errors.js';
 import { Environments } from '../../../src/flag-admin/environments.js';
 import { Flags, type FlagInput } from '../../../src/flag-admin/flags.js';
@@ -9,7 +6,7 @@ import { openDatabase, type OpenDatabase } from '../../../src/store/database.js'
 import { KyselyFlagAdminStore } from '../../../src/store/flag-admin-store.js';
 import { migrateToLatest } from '../../../src/store/migrate.js';
 import { seedDefaults } from '../../../src/store/seed.js';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { createTestStore, type TestStore } from '../../support/test-store.js';
 
 const flag = (environment: string, project = ''): FlagInput => ({
   project,
@@ -37,23 +34,15 @@ const outcome = (p: Promise<unknown>) =>
  * On PostgreSQL the two run on different connections, truly at once.
  */
 describe.each(['sqlite', 'postgres'] as const)('concurrent deletes and flag writes (%s)', (dialect) => {
-  let dir: string | undefined;
-  let pg: TestDatabase | undefined;
+  let testStore: TestStore;
   let database: OpenDatabase;
   let projects: Projects;
   let environments: Environments;
   let flags: Flags;
 
   beforeAll(async () => {
-    let url: string;
-    if (dialect === 'sqlite') {
-      dir = mkdtempSync(join(tmpdir(), 'latchkey-races-'));
-      url = join(dir, 'latchkey.db');
-    } else {
-      pg = await createTestDatabase();
-      url = pg.url;
-    }
-    database = await openDatabase({ url });
+    testStore = await createTestStore(dialect, 'races');
+    database = await openDatabase({ url: testStore.url });
     await migrateToLatest(database.db);
     await seedDefaults(database.db, new Date());
     const store = new KyselyFlagAdminStore(database.db);
@@ -63,8 +52,7 @@ describe.each(['sqlite', 'postgres'] as const)('concurrent deletes and flag writ
   });
   afterAll(async () => {
     await database.close();
-    await pg?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await testStore.remove();
   });
 
   it('an environment is never deleted from under a flag rule', async () => {

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AuditRecord } from '../../../src/audit/model.js';
 import { openDatabase, type OpenDatabase } from '../../../src/store/database.js';
 import { KyselyAuditStore } from '../../../src/store/audit-store.js';
 import { migrateToLatest } from '../../../src/store/migrate.js';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { createTestStore, type TestStore } from '../../support/test-store.js';
 
 /** Records with every column varied, some null, so a column mix-up in the compiled INSERT shows. */
 function records(count: number, from = 0): AuditRecord[] {
@@ -35,27 +32,20 @@ describe.each([
   ['SQLite', 'sqlite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('KyselyAuditStore.insertBatch (%s)', (_name, dialect) => {
-  let dir: string | undefined;
-  let pg: TestDatabase | undefined;
+  let testStore: TestStore;
   let database: OpenDatabase;
   let store: KyselyAuditStore;
 
   beforeEach(async () => {
-    if (dialect === 'sqlite') {
-      dir = mkdtempSync(join(tmpdir(), 'latchkey-audit-'));
-      database = await openDatabase({ url: join(dir, 'audit.db') });
-    } else {
-      pg = await createTestDatabase();
-      database = await openDatabase({ url: pg.url });
-    }
+    testStore = await createTestStore(dialect, 'audit');
+    database = await openDatabase({ url: testStore.url });
     await migrateToLatest(database.db);
     store = new KyselyAuditStore(database.db);
   });
 
   afterEach(async () => {
     await database.close();
-    await pg?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await testStore.remove();
   });
 
   test('writes every record and column of batches of several INSERTs, and of odd sizes', async () => {

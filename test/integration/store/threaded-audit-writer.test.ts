@@ -7,7 +7,7 @@ import { KyselyAuditStore } from '../../../src/store/audit-store.js';
 import { openDatabase, type OpenDatabase } from '../../../src/store/database.js';
 import { migrateToLatest } from '../../../src/store/migrate.js';
 import { startAuditWriter, ThreadedAuditWriter } from '../../../src/store/threaded-audit-writer.js';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { createTestStore, type TestStore } from '../../support/test-store.js';
 
 function records(count: number, from = 0): AuditRecord[] {
   return Array.from({ length: count }, (_, k) => {
@@ -35,21 +35,15 @@ describe.each([
   ['SQLite', 'sqlite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('ThreadedAuditWriter (%s)', (_name, dialect) => {
-  let dir: string | undefined;
-  let pg: TestDatabase | undefined;
+  let testStore: TestStore;
   let url: string;
   let database: OpenDatabase;
   let store: KyselyAuditStore;
   let writer: ThreadedAuditWriter;
 
   beforeEach(async () => {
-    if (dialect === 'sqlite') {
-      dir = mkdtempSync(join(tmpdir(), 'latchkey-audit-thread-'));
-      url = join(dir, 'audit.db');
-    } else {
-      pg = await createTestDatabase();
-      url = pg.url;
-    }
+    testStore = await createTestStore(dialect, 'audit-thread');
+    url = testStore.url;
     database = await openDatabase({ url });
     await migrateToLatest(database.db);
     store = new KyselyAuditStore(database.db);
@@ -59,8 +53,7 @@ describe.each([
   afterEach(async () => {
     await writer.close();
     await database.close();
-    await pg?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await testStore.remove();
   });
 
   test('writes batches on its own connection, visible to this thread once they are acknowledged', async () => {
@@ -149,16 +142,16 @@ describe('starting the audit writer', () => {
   });
 
   test('uses a thread for a SQLite file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'latchkey-audit-thread-'));
-    const database = await openDatabase({ url: join(dir, 'audit.db') });
+    const sqlite = await createTestStore('sqlite', 'audit-thread');
+    const database = await openDatabase({ url: sqlite.url });
     try {
       await migrateToLatest(database.db);
-      const writer = await startAuditWriter(join(dir, 'audit.db'), new KyselyAuditStore(database.db));
+      const writer = await startAuditWriter(sqlite.url, new KyselyAuditStore(database.db));
       expect(writer).toBeInstanceOf(ThreadedAuditWriter);
       await writer.close();
     } finally {
       await database.close();
-      rmSync(dir, { recursive: true, force: true });
+      await sqlite.remove();
     }
   });
 });
