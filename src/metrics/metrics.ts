@@ -12,12 +12,6 @@ export class Metrics {
   /** Validations by outcome. */
   private readonly validationCounts = new PerRequestCounts();
 
-  readonly rateLimitRefusals = new Counter({
-    name: 'latchkey_rate_limit_refusals_total',
-    help: 'Requests refused because their credential exceeded its rate limit.',
-    registers: [this.registry],
-  });
-
   constructor(audit: { depth: number; overflow: number }) {
     const requestCounts = this.requestCounts;
     new Counter({
@@ -39,6 +33,16 @@ export class Metrics {
       collect() {
         this.reset();
         validationCounts.forEach((reason, _, n) => this.inc({ reason }, n));
+      },
+    });
+    new Counter({
+      name: 'latchkey_rate_limit_refusals_total',
+      help: 'Requests refused because their credential exceeded its rate limit.',
+      registers: [this.registry],
+      collect() {
+        // The validations refused with RATE_LIMITED, under their own name for dashboards and alerts.
+        this.reset();
+        this.inc(validationCounts.count('RATE_LIMITED', ''));
       },
     });
     new Gauge({
@@ -67,7 +71,6 @@ export class Metrics {
 
   observeValidation(outcome: string): void {
     this.validationCounts.add(outcome, '');
-    if (outcome === 'RATE_LIMITED') this.rateLimitRefusals.inc();
   }
 }
 
@@ -83,6 +86,10 @@ class PerRequestCounts {
     let inner = this.counts.get(first);
     if (inner === undefined) this.counts.set(first, (inner = new Map()));
     inner.set(second, (inner.get(second) ?? 0) + 1);
+  }
+
+  count(first: string, second: string): number {
+    return this.counts.get(first)?.get(second) ?? 0;
   }
 
   forEach(visit: (first: string, second: string, count: number) => void): void {

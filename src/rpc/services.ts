@@ -25,8 +25,3 @@ export const LATCHKEY_SERVICES: readonly DescService[] = [
 export const INFRA_SERVICES: readonly DescService[] = [Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection];
 
 export const ALL_SERVICES: readonly DescService[] = [...LATCHKEY_SERVICES, ...INFRA_SERVICES];
-
-/** `/package.Service/Method`, the path every protocol uses. */
-export function procedureOf(service: DescService, methodName: string): string {
-  return `/${service.typeName}/${methodName}`;
-}

@@ -102,6 +102,23 @@ describe('rate limits per credential (in memory)', () => {
     expect((await self(server, secret)).status).toBe(429);
   });
 
+  it('counts every refusal in /metrics, by its own name and as a validation outcome', async () => {
+    const metric = async (line: string) => {
+      const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+      return found === undefined ? undefined : Number(found.slice(line.length + 1));
+    };
+    const refusals = 'latchkey_rate_limit_refusals_total';
+    const validations = 'latchkey_credential_validations_total{reason="RATE_LIMITED"}';
+    const before = [await metric(refusals), await metric(validations)];
+    const { secret } = await newCredential(server, { requests: 1, seconds: 10 });
+    expect((await self(server, secret)).status).toBe(200);
+    expect((await self(server, secret)).status).toBe(429);
+    expect((await self(server, secret)).status).toBe(429);
+    expect(before[0]).toBeGreaterThan(0); // the tests above were refused too
+    expect([await metric(refusals), await metric(validations)]).toEqual([before[0]! + 2, before[1]! + 2]);
+  });
+
   it('puts the headers on refusals too, without spending the credential budget', async () => {
     const missing = await self(server);
     expect(missing.status).toBe(401);
