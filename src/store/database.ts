@@ -4,10 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
+import { ImmediateSqliteDialect } from './sqlite-dialect.js';
 
 export type { SqlDialect } from './dialect.js';
 
@@ -93,7 +94,7 @@ function openSqlite(path: string): OpenDatabase {
     sqlite.close();
     throw new Error(`cannot open SQLite database at ${path}: ${describeError(err)}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   return handle(db, 'sqlite');
 }
 

@@ -333,6 +333,7 @@ export class KyselyFlagAdminStore implements FlagAdminStore {
     return this.db
       .transaction()
       .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
       .execute(async (tx) => {
         const seq = await tx.selectFrom('change_log').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
         const projects = (await tx.selectFrom('projects').selectAll().orderBy('id').execute()).map(projectFromRow);

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import { sql, type Kysely } from 'kysely';
 import { openDatabase, parseDatabaseUrl } from '../../../src/store/database.js';
 import { createTestDatabase } from '../../support/postgres.js';
 
@@ -28,6 +29,58 @@ describe('openDatabase (SQLite)', () => {
       await store.close();
       await store.close(); // idempotent
     }
+  });
+
+  // The audit writer thread holds a second connection to the same file (sqlite-dialect.ts).
+  describe('transactions beside a second connection', () => {
+    let store: Awaited<ReturnType<typeof openDatabase>>;
+    let other: SqliteDatabase.Database;
+    const count = async (db: Kysely<any>) =>
+      (await sql<{ n: number }>`select count(*) as n from t`.execute(db)).rows[0]!.n;
+    beforeEach(async () => {
+      const path = join(dir, 'latchkey.db');
+      store = await openDatabase({ url: path });
+      await sql`create table t (x integer)`.execute(store.db);
+      await sql`insert into t values (1), (2)`.execute(store.db);
+      other = new SqliteDatabase(path);
+      // Same thread: it could never wait for our transaction, so it must be refused at once.
+      other.pragma('busy_timeout = 0');
+    });
+    afterEach(async () => {
+      other.close();
+      await store.close();
+    });
+
+    test('a transaction that reads and then writes takes the write lock at BEGIN: the other connection cannot commit in between', async () => {
+      let otherWrite = 'not tried';
+      await store.db.transaction().execute(async (tx) => {
+        expect(await count(tx)).toBe(2);
+        try {
+          other.prepare('insert into t values (3)').run();
+          otherWrite = 'committed';
+        } catch (err) {
+          otherWrite = (err as { code?: string }).code ?? String(err);
+        }
+        await sql`delete from t where x = 1`.execute(tx);
+      });
+      // With a deferred BEGIN the insert commits and the delete fails with SQLITE_BUSY_SNAPSHOT.
+      expect(otherWrite).toBe('SQLITE_BUSY');
+      expect((await sql<{ x: number }>`select x from t order by x`.execute(store.db)).rows).toEqual([{ x: 2 }]);
+      other.prepare('insert into t values (3)').run();
+      expect(await count(store.db)).toBe(2);
+    });
+
+    test('a read-only transaction stays deferred: the other connection commits meanwhile and the reader keeps its snapshot', async () => {
+      await store.db
+        .transaction()
+        .setAccessMode('read only')
+        .execute(async (tx) => {
+          expect(await count(tx)).toBe(2);
+          other.prepare('insert into t values (3)').run();
+          expect(await count(tx)).toBe(2);
+        });
+      expect(await count(store.db)).toBe(3);
+    });
   });
 
   test('opens :memory:', async () => {
