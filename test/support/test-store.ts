@@ -5,9 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SqlDialect } from '../../src/store/dialect.js';
 import { createTestDatabase } from './postgres.js';
-
-export type Dialect = 'sqlite' | 'postgres';
 
 export interface TestStore {
   /** What LATCHKEY_DATABASE_URL would be: the SQLite file's path, or the PostgreSQL URL. */
@@ -17,7 +16,7 @@ export interface TestStore {
 }
 
 /** `name` names the temporary directory (`latchkey-<name>-…`), to tell leftovers apart. */
-export async function createTestStore(dialect: Dialect, name: string): Promise<TestStore> {
+export async function createTestStore(dialect: SqlDialect, name: string): Promise<TestStore> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), `latchkey-${name}-`));
     return { url: join(dir, 'latchkey.db'), remove: async () => rmSync(dir, { recursive: true, force: true }) };

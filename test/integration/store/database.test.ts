@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
-import { openDatabase, parseDatabaseUrl } from '../../../src/store/database.js';
+import { openDatabase, parseDatabaseUrl, type OpenDatabase } from '../../../src/store/database.js';
 import { createTestDatabase } from '../../support/postgres.js';
 
 describe('openDatabase (SQLite)', () => {
@@ -33,7 +33,7 @@ describe('openDatabase (SQLite)', () => {
 
   // The audit writer thread holds a second connection to the same file (sqlite-dialect.ts).
   describe('transactions beside a second connection', () => {
-    let store: Awaited<ReturnType<typeof openDatabase>>;
+    let store: OpenDatabase;
     let other: SqliteDatabase.Database;
     const count = async (db: Kysely<any>) =>
       (await sql<{ n: number }>`select count(*) as n from t`.execute(db)).rows[0]!.n;
