@@ -1,4 +1,5 @@
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
+import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../domain/etag.js';
 import { alreadyExists, checkUpdateMask, chooseId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkLabels, checkText, MAX_DESCRIPTION, MAX_DISPLAY_NAME } from '../domain/text-limits.js';
@@ -79,7 +80,7 @@ export class ClientCredentials {
     const violations = checkClient(input);
     if (violations.length > 0) throw invalidArgument(violations);
     const t = this.now();
-    const record: ClientRecord = { id, ...input, createTime: t, updateTime: t, creator: actor, updater: actor };
+    const record: ClientRecord = { id, ...input, createTime: t, updateTime: t, creator: actor, updater: actor, etag: newEtag() };
     if (!(await this.store.insertClient(record))) throw alreadyExists(clientName(id));
     this.changed();
     return record;
@@ -97,26 +98,36 @@ export class ClientCredentials {
     return pageOf(await this.store.listClients(page.after, page.pageSize + 1), page, (c) => c.id, 'clients');
   }
 
-  async updateClient(name: string, input: ClientInput, mask: readonly string[], actor: string | null) {
+  /** Changes the fields in the mask; with `etag` (AIP-154) only while the client is unchanged since it was read. */
+  async updateClient(name: string, input: ClientInput, mask: readonly string[], actor: string | null, etag?: string) {
     const paths = checkUpdateMask(mask, CLIENT_UPDATABLE);
-    const current = await this.getClient(name);
-    const next: ClientRecord = { ...current, updateTime: this.now(), updater: actor };
-    if (paths.includes('display_name')) next.displayName = input.displayName;
-    if (paths.includes('description')) next.description = input.description;
-    if (paths.includes('labels')) next.labels = input.labels;
-    const violations = checkClient(next);
-    if (violations.length > 0) throw invalidArgument(violations);
-    if (!(await this.store.updateClient(next))) throw notFound(name);
+    const next = await untilSwapped(name, async () => {
+      const current = await this.getClient(name);
+      checkEtag(name, etag, current.etag);
+      const next: ClientRecord = { ...current, updateTime: this.now(), updater: actor, etag: newEtag() };
+      if (paths.includes('display_name')) next.displayName = input.displayName;
+      if (paths.includes('description')) next.description = input.description;
+      if (paths.includes('labels')) next.labels = input.labels;
+      const violations = checkClient(next);
+      if (violations.length > 0) throw invalidArgument(violations);
+      return (await this.store.updateClient(next, paths, current.etag)) ? next : CONFLICT;
+    });
     this.changed();
     return next;
   }
 
   /** Deleting a client ends all of its credentials. */
-  async deleteClient(name: string): Promise<void> {
+  async deleteClient(name: string, etag?: string): Promise<void> {
     const [id] = parseName(name, ['clients']);
-    const deleted = await this.store.deleteClient(id!, this.now());
+    const deleted = await this.store.deleteClient(id!, this.now(), etag || undefined);
     this.changed();
-    if (!deleted) throw notFound(name);
+    if (!deleted) throw etag ? await this.whyNotDeleted(name, () => this.getClient(name)) : notFound(name);
+  }
+
+  /** A delete with an etag removed nothing: the resource is gone (NOT_FOUND) or changed (ETAG_MISMATCH). */
+  private async whyNotDeleted(name: string, get: () => Promise<unknown>): Promise<DomainError> {
+    await get(); // throws NOT_FOUND when it is gone
+    return etagMismatch(name);
   }
 
   // ---- credentials ----
@@ -195,6 +206,7 @@ export class ClientCredentials {
       updateTime: t,
       creator: actor,
       updater: actor,
+      etag: newEtag(),
     };
   }
 
@@ -215,9 +227,24 @@ export class ClientCredentials {
     return pageOf(rows, page, (c) => JSON.stringify([c.clientId, c.id]), scope);
   }
 
-  async updateCredential(name: string, input: CredentialInput, mask: readonly string[], actor: string | null) {
+  /**
+   * Changes the fields in the mask. The write is a compare-and-swap on the etag, so it can never
+   * land on a state it did not see: a concurrent revoke, or a concurrent change of another field,
+   * survives it (src/domain/etag.ts).
+   */
+  async updateCredential(name: string, input: CredentialInput, mask: readonly string[], actor: string | null, etag?: string) {
     const paths = checkUpdateMask(mask, CREDENTIAL_UPDATABLE);
-    const current = await this.getCredential(name);
+    const next = await untilSwapped(name, async () => {
+      const current = await this.getCredential(name);
+      checkEtag(name, etag, current.etag);
+      const next = this.updatedCredential(name, current, input, paths, actor);
+      return (await this.store.updateCredential(next, paths, current.etag)) ? next : CONFLICT;
+    });
+    this.changed();
+    return next;
+  }
+
+  private updatedCredential(name: string, current: CredentialRecord, input: CredentialInput, paths: readonly string[], actor: string | null): CredentialRecord {
     if (current.state === 'REVOKED') {
       throw new DomainError('failed_precondition', 'CREDENTIAL_REVOKED', `${name} is revoked and cannot be changed or un-revoked; create a new credential`);
     }
@@ -228,7 +255,7 @@ export class ClientCredentials {
         `the environments and projects of a ${current.format} credential are written into its secret and cannot change; create a new credential`,
       );
     }
-    const next: CredentialRecord = { ...current, updateTime: this.now(), updater: actor };
+    const next: CredentialRecord = { ...current, updateTime: this.now(), updater: actor, etag: newEtag() };
     if (paths.includes('display_name')) next.displayName = input.displayName;
     if (paths.includes('scopes')) next.scopes = unique(input.scopes);
     if (paths.includes('allowed_origins')) next.allowedOrigins = unique(input.allowedOrigins);
@@ -239,18 +266,18 @@ export class ClientCredentials {
     if (paths.includes('projects')) next.projects = unique(input.projects);
     const violations = this.checkCredential({ ...next, class: next.class, format: next.format }, 'update');
     if (violations.length > 0) throw invalidArgument(violations);
-    if (!(await this.store.updateCredential(next))) throw notFound(name);
-    this.changed();
     return next;
   }
 
   /** Takes effect on the next request; revoking twice is harmless. */
   async revokeCredential(name: string, actor: string | null): Promise<CredentialRecord> {
-    const current = await this.getCredential(name);
-    if (current.state === 'REVOKED') return current;
-    const t = this.now();
-    const next: CredentialRecord = { ...current, state: 'REVOKED', revokeTime: t, updateTime: t, updater: actor };
-    if (!(await this.store.updateCredential(next))) throw notFound(name);
+    const next = await untilSwapped(name, async () => {
+      const current = await this.getCredential(name);
+      if (current.state === 'REVOKED') return current;
+      const t = this.now();
+      const next: CredentialRecord = { ...current, state: 'REVOKED', revokeTime: t, updateTime: t, updater: actor, etag: newEtag() };
+      return (await this.store.updateCredential(next, ['state', 'revoke_time'], current.etag)) ? next : CONFLICT;
+    });
     this.changed();
     return next;
   }
@@ -261,7 +288,20 @@ export class ClientCredentials {
     if (!Number.isFinite(grace) || grace < 0 || grace > MAX_GRACE_MS) {
       throw invalidArgument([{ field: 'grace_period', description: 'must be between 0 and 30 days' }]);
     }
-    const current = await this.getCredential(name);
+    const rotated = await untilSwapped(name, async () => {
+      const current = await this.getCredential(name);
+      const issued = this.rotatedSecret(name, current);
+      const t = this.now();
+      const next: CredentialRecord = { ...current, secretHint: issued.hint, updateTime: t, updater: actor, etag: newEtag() };
+      const swapped = await this.store.rotateSecret(next, digestSecret(issued.secret), new Date(t.getTime() + grace), current.etag);
+      return swapped ? { credential: next, secret: issued.secret } : CONFLICT;
+    });
+    this.changed();
+    return rotated;
+  }
+
+  /** A new secret for `current`, in its format; revoked and imported credentials cannot be rotated. */
+  private rotatedSecret(name: string, current: CredentialRecord) {
     if (current.state === 'REVOKED') {
       throw new DomainError('failed_precondition', 'CREDENTIAL_REVOKED', `${name} is revoked; a revoked credential cannot be rotated`);
     }
@@ -272,24 +312,19 @@ export class ClientCredentials {
         `${name} holds an imported secret, which latchkey cannot reissue; import the new secret or create a credential in a latchkey format`,
       );
     }
-    const issued = issueSecret(current.format, {
+    return issueSecret(current.format, {
       environments: current.environments,
       projects: current.projects,
       live: current.environments.some((e) => this.catalog.isProduction(e)),
       clientId: current.publicId ?? undefined,
     });
-    const t = this.now();
-    const next: CredentialRecord = { ...current, secretHint: issued.hint, updateTime: t, updater: actor };
-    if (!(await this.store.rotateSecret(next, digestSecret(issued.secret), new Date(t.getTime() + grace), t))) throw notFound(name);
-    this.changed();
-    return { credential: next, secret: issued.secret };
   }
 
-  async deleteCredential(name: string): Promise<void> {
+  async deleteCredential(name: string, etag?: string): Promise<void> {
     const [clientId, id] = parseName(name, ['clients', 'credentials']);
-    const deleted = await this.store.deleteCredential(clientId!, id!, this.now());
+    const deleted = await this.store.deleteCredential(clientId!, id!, this.now(), etag || undefined);
     this.changed();
-    if (!deleted) throw notFound(name);
+    if (!deleted) throw etag ? await this.whyNotDeleted(name, () => this.getCredential(name)) : notFound(name);
   }
 
   private checkCredential(input: CredentialInput, mode: 'create' | 'update'): FieldViolation[] {

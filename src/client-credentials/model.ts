@@ -9,6 +9,8 @@ interface Audited {
   updateTime: Date;
   creator: string | null;
   updater: string | null;
+  /** AIP-154: replaced by every write; writes are compare-and-swap on it (src/domain/etag.ts). */
+  etag: string;
 }
 
 export interface ClientRecord extends Audited {
@@ -60,19 +62,28 @@ export interface CredentialStore {
   insertClient(client: ClientRecord): Promise<boolean>;
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(after: string | undefined, limit: number): Promise<ClientRecord[]>;
-  updateClient(client: ClientRecord): Promise<boolean>;
-  /** Deletes the client with its credentials and secrets. */
-  deleteClient(id: string, now: Date): Promise<boolean>;
+  /**
+   * Writes the `fields` (update-mask paths) of `client`, only if the stored etag is still
+   * `expectedEtag`; false when it is not (or the client is gone).
+   */
+  updateClient(client: ClientRecord, fields: readonly string[], expectedEtag: string): Promise<boolean>;
+  /** Deletes the client with its credentials and secrets; with `etag`, only while it is still that. */
+  deleteClient(id: string, now: Date, etag?: string): Promise<boolean>;
 
   /** Inserts the credential with its first secret; false when the id or the secret is taken. */
   insertCredential(credential: CredentialRecord, secretDigest: string): Promise<'ok' | 'id_taken' | 'secret_taken'>;
   getCredential(clientId: string, id: string): Promise<CredentialRecord | undefined>;
   /** Ordered by (client id, id); `clientId` undefined lists every client's credentials. */
   listCredentials(clientId: string | undefined, after: string | undefined, limit: number): Promise<CredentialRecord[]>;
-  updateCredential(credential: CredentialRecord): Promise<boolean>;
-  /** Adds a new secret and limits every older secret to `oldSecretsExpire`. */
-  rotateSecret(credential: CredentialRecord, newDigest: string, oldSecretsExpire: Date, now: Date): Promise<boolean>;
-  deleteCredential(clientId: string, id: string, now: Date): Promise<boolean>;
+  /** Like updateClient: the `fields` of `credential`, only while its etag is still `expectedEtag`. */
+  updateCredential(credential: CredentialRecord, fields: readonly string[], expectedEtag: string): Promise<boolean>;
+  /**
+   * Adds a new secret and limits every older secret to `oldSecretsExpire`, only while the
+   * credential's etag is still `expectedEtag` (and stores `credential`'s hint and etag).
+   */
+  rotateSecret(credential: CredentialRecord, newDigest: string, oldSecretsExpire: Date, expectedEtag: string): Promise<boolean>;
+  /** With `etag`, deletes only while the credential's etag is still that. */
+  deleteCredential(clientId: string, id: string, now: Date, etag?: string): Promise<boolean>;
 
   /** The credential a secret digest belongs to, with that secret's own expiry. */
   findBySecretDigest(digest: string): Promise<{ credential: CredentialRecord; secret: SecretRecord } | undefined>;

@@ -11,6 +11,8 @@ export type ErrorKind =
   | 'already_exists'
   | 'failed_precondition'
   | 'resource_exhausted'
+  /** A concurrent change won (AIP-154 etag mismatch): read again, then retry. */
+  | 'aborted'
   | 'unavailable';
 
 export interface FieldViolation {

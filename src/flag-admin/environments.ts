@@ -1,4 +1,5 @@
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
+import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../domain/etag.js';
 import { alreadyExists, chooseId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkText, MAX_DESCRIPTION, MAX_DISPLAY_NAME } from '../domain/text-limits.js';
@@ -41,7 +42,7 @@ export class Environments {
     const violations = validate(input);
     if (violations.length > 0) throw invalidArgument(violations);
     const t = this.now();
-    const record: EnvironmentRecord = { id, ...input, createTime: t, updateTime: t, creator: actor, updater: actor };
+    const record: EnvironmentRecord = { id, ...input, createTime: t, updateTime: t, creator: actor, updater: actor, etag: newEtag() };
     if (!(await this.store.insertEnvironment(record))) throw alreadyExists(environmentName(id));
     await this.afterChange();
     return record;
@@ -61,24 +62,27 @@ export class Environments {
   }
 
   /** Changes the fields in the mask; `production` marks (or unmarks) a production environment. */
-  async update(resourceName: string, input: EnvironmentInput, mask: readonly string[], actor: string | null): Promise<EnvironmentRecord> {
+  async update(resourceName: string, input: EnvironmentInput, mask: readonly string[], actor: string | null, etag?: string): Promise<EnvironmentRecord> {
     const [id] = parseName(resourceName, ['environments'], 'environment.name');
     const paths = maskPaths(mask, ENVIRONMENT_UPDATABLE_FIELDS);
-    const current = await this.store.getEnvironment(id!);
-    if (!current) throw notFound(resourceName);
-    const next: EnvironmentRecord = { ...current, updateTime: this.now(), updater: actor };
-    if (paths.includes('display_name')) next.displayName = input.displayName;
-    if (paths.includes('description')) next.description = input.description;
-    if (paths.includes('production')) next.production = input.production;
-    const violations = validate(next);
-    if (violations.length > 0) throw invalidArgument(violations);
-    if (!(await this.store.updateEnvironment(next))) throw notFound(resourceName);
+    const next = await untilSwapped(resourceName, async () => {
+      const current = await this.store.getEnvironment(id!);
+      if (!current) throw notFound(resourceName);
+      checkEtag(resourceName, etag, current.etag);
+      const next: EnvironmentRecord = { ...current, updateTime: this.now(), updater: actor, etag: newEtag() };
+      if (paths.includes('display_name')) next.displayName = input.displayName;
+      if (paths.includes('description')) next.description = input.description;
+      if (paths.includes('production')) next.production = input.production;
+      const violations = validate(next);
+      if (violations.length > 0) throw invalidArgument(violations);
+      return (await this.store.updateEnvironment(next, paths, current.etag)) ? next : CONFLICT;
+    });
     await this.afterChange();
     return next;
   }
 
   /** Deletes an environment no flag rule and no active credential names; built-ins are refused. */
-  async delete(resourceName: string): Promise<void> {
+  async delete(resourceName: string, etag?: string): Promise<void> {
     const [id] = parseName(resourceName, ['environments']);
     if (BUILT_IN_ENVIRONMENTS.includes(id!)) {
       throw new DomainError(
@@ -88,8 +92,9 @@ export class Environments {
         { metadata: { resource: resourceName } },
       );
     }
-    const res = await this.store.deleteEnvironment(id!, this.now());
+    const res = await this.store.deleteEnvironment(id!, this.now(), etag || undefined);
     if (res.outcome === 'not_found') throw notFound(resourceName);
+    if (res.outcome === 'etag_mismatch') throw etagMismatch(resourceName);
     if (res.outcome === 'in_use') {
       throw inUse('ENVIRONMENT_IN_USE', resourceName, res, 'remove it from those flag rules and credentials first');
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
+import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../domain/etag.js';
 import { alreadyExists, chooseId, isValidId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkText, MAX_DESCRIPTION } from '../domain/text-limits.js';
@@ -164,6 +165,7 @@ export class Flags {
       updateTime: t,
       creator: actor,
       updater: actor,
+      etag: newEtag(),
     };
     await this.check(record, own);
     const res = await this.store.insertFlag(record, ruleEnvironments(record.rules));
@@ -194,14 +196,31 @@ export class Flags {
     return pageOf(rows, page, (r) => r.id, scope);
   }
 
-  /** Changes the fields in the mask; the merged flag is validated as a whole. */
-  async update(resourceName: string, input: FlagInput, mask: readonly string[], actor: string | null): Promise<FlagRecord> {
+  /**
+   * Changes the fields in the mask; the merged flag is validated as a whole. The write is a
+   * compare-and-swap on the etag, so the flag it stores is always the one it validated: a
+   * concurrent change of another field, or an archive, survives it (src/domain/etag.ts).
+   */
+  async update(resourceName: string, input: FlagInput, mask: readonly string[], actor: string | null, etag?: string): Promise<FlagRecord> {
     const [id] = parseName(resourceName, ['flags'], 'flag.name');
     const paths = maskPaths(mask, FLAG_UPDATABLE_FIELDS);
-    const current = await this.store.getFlag(id!);
-    if (!current) throw notFound(resourceName);
+    const next = await untilSwapped(resourceName, async () => {
+      const current = await this.store.getFlag(id!);
+      if (!current) throw notFound(resourceName);
+      checkEtag(resourceName, etag, current.etag);
+      const next = await this.updated(current, input, paths, actor);
+      const res = await this.store.updateFlag(next, paths, current.etag, ruleEnvironments(next.rules));
+      if (res === 'no_environment') throw await this.environmentsVanished(next, []);
+      return res === 'ok' ? next : CONFLICT;
+    });
+    await this.afterChange();
+    return next;
+  }
+
+  /** `current` with the masked fields of `input`, validated. */
+  private async updated(current: FlagRecord, input: FlagInput, paths: readonly string[], actor: string | null): Promise<FlagRecord> {
     const own: Sink = [];
-    const next: FlagRecord = { ...current, updateTime: this.now(), updater: actor };
+    const next: FlagRecord = { ...current, updateTime: this.now(), updater: actor, etag: newEtag() };
     if (paths.includes('description')) {
       next.description = input.description;
       own.push(...checkText('flag.description', input.description, MAX_DESCRIPTION));
@@ -215,27 +234,28 @@ export class Flags {
     if (paths.includes('default_variant')) next.defaultVariant = input.defaultVariant === '' ? null : input.defaultVariant;
     if (paths.includes('rules')) next.rules = rulesOf(input.rules, own);
     await this.check(next, own);
-    const res = await this.store.updateFlag(next, ruleEnvironments(next.rules));
-    if (res === 'not_found') throw notFound(resourceName);
-    if (res === 'no_environment') throw await this.environmentsVanished(next, own);
-    await this.afterChange();
     return next;
   }
 
   /** Archives a flag: it stays readable and resolves with FLAG_ARCHIVED. Archiving an archived flag changes nothing. */
   async archive(resourceName: string, actor: string | null): Promise<FlagRecord> {
-    const current = await this.get(resourceName);
-    if (current.state === 'ARCHIVED') return current;
-    const next: FlagRecord = { ...current, state: 'ARCHIVED', updateTime: this.now(), updater: actor };
-    const res = await this.store.updateFlag(next, []);
-    if (res === 'not_found') throw notFound(resourceName);
+    const next = await untilSwapped(resourceName, async () => {
+      const current = await this.get(resourceName);
+      if (current.state === 'ARCHIVED') return current;
+      const next: FlagRecord = { ...current, state: 'ARCHIVED', updateTime: this.now(), updater: actor, etag: newEtag() };
+      return (await this.store.updateFlag(next, ['state'], current.etag, [])) === 'ok' ? next : CONFLICT;
+    });
     await this.afterChange();
     return next;
   }
 
-  async delete(resourceName: string): Promise<void> {
+  async delete(resourceName: string, etag?: string): Promise<void> {
     const [id] = parseName(resourceName, ['flags']);
-    if (!(await this.store.deleteFlag(id!, this.now()))) throw notFound(resourceName);
+    if (!(await this.store.deleteFlag(id!, this.now(), etag || undefined))) {
+      if (!etag) throw notFound(resourceName);
+      await this.get(resourceName); // NOT_FOUND when it is gone
+      throw etagMismatch(resourceName);
+    }
     await this.afterChange();
   }
 

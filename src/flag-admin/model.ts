@@ -10,6 +10,8 @@ export interface Audited {
   updateTime: Date;
   creator: string | null;
   updater: string | null;
+  /** AIP-154: replaced by every write; writes are compare-and-swap on it (src/domain/etag.ts). */
+  etag: string;
 }
 
 export interface ProjectRecord extends Audited {
@@ -42,6 +44,8 @@ export interface FlagRecord extends Audited, FlagDefinitionParts {
 export type DeleteOutcome =
   | { outcome: 'deleted' }
   | { outcome: 'not_found' }
+  /** The delete named an etag that is no longer the resource's. */
+  | { outcome: 'etag_mismatch' }
   /** Still referenced: flag ids and (active) credential names, each sorted. */
   | { outcome: 'in_use'; flags: string[]; credentials: string[] };
 
@@ -64,18 +68,23 @@ export interface FlagAdminStore {
   getProject(id: string): Promise<ProjectRecord | undefined>;
   /** Ordered by id, after `after`, at most `limit`. */
   listProjects(after: string | undefined, limit: number): Promise<ProjectRecord[]>;
-  updateProject(record: ProjectRecord): Promise<boolean>;
-  /** Refused (`in_use`) while flags belong to it or active credentials name it. */
-  deleteProject(id: string, now: Date): Promise<DeleteOutcome>;
+  /**
+   * Writes the `fields` (update-mask paths) of `record`, only if the stored etag is still
+   * `expectedEtag`; false when it is not (or the project is gone).
+   */
+  updateProject(record: ProjectRecord, fields: readonly string[], expectedEtag: string): Promise<boolean>;
+  /** Refused (`in_use`) while flags belong to it or active credentials name it; with `etag`, only while it is that. */
+  deleteProject(id: string, now: Date, etag?: string): Promise<DeleteOutcome>;
 
   insertEnvironment(record: EnvironmentRecord): Promise<boolean>;
   getEnvironment(id: string): Promise<EnvironmentRecord | undefined>;
   listEnvironments(after: string | undefined, limit: number): Promise<EnvironmentRecord[]>;
   /** Every environment id, for validating flag rules. */
   environmentIds(): Promise<string[]>;
-  updateEnvironment(record: EnvironmentRecord): Promise<boolean>;
-  /** Refused (`in_use`) while a flag rule or an active credential names it. */
-  deleteEnvironment(id: string, now: Date): Promise<DeleteOutcome>;
+  /** Like updateProject. */
+  updateEnvironment(record: EnvironmentRecord, fields: readonly string[], expectedEtag: string): Promise<boolean>;
+  /** Refused (`in_use`) while a flag rule or an active credential names it; with `etag`, only while it is that. */
+  deleteEnvironment(id: string, now: Date, etag?: string): Promise<DeleteOutcome>;
 
   /**
    * Inserts a flag. `environments` are the ids its rules name: they are checked (and locked
@@ -86,9 +95,13 @@ export interface FlagAdminStore {
   getFlag(id: string): Promise<FlagRecord | undefined>;
   /** Ordered by id, after `after`, at most `limit`; `projectId` undefined = every project. */
   listFlags(filter: { projectId: string | undefined; showArchived: boolean }, after: string | undefined, limit: number): Promise<FlagRecord[]>;
-  /** Replaces a flag (not its id, project, salt or creation fields); same checks as insertFlag. */
-  updateFlag(record: FlagRecord, environments: readonly string[]): Promise<'ok' | 'not_found' | 'no_environment'>;
-  deleteFlag(id: string, now: Date): Promise<boolean>;
+  /**
+   * Writes the `fields` (update-mask paths) of `record`, only if the stored etag is still
+   * `expectedEtag` (`conflict` when it is not, or the flag is gone); same checks as insertFlag.
+   */
+  updateFlag(record: FlagRecord, fields: readonly string[], expectedEtag: string, environments: readonly string[]): Promise<'ok' | 'conflict' | 'no_environment'>;
+  /** With `etag`, deletes only while the flag's etag is still that. */
+  deleteFlag(id: string, now: Date, etag?: string): Promise<boolean>;
 
   /** Everything the flag catalog holds, read consistently, and the change_log position it reflects. */
   snapshot(): Promise<{ seq: number; projects: ProjectRecord[]; environments: EnvironmentRecord[]; flags: FlagRecord[] }>;

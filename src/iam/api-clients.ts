@@ -1,6 +1,7 @@
 import { constantTimeEqualHex, digestSecret } from '../credentials/digest.js';
 import { randomBase62 } from '../credentials/random.js';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
+import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../domain/etag.js';
 import { alreadyExists, checkUpdateMask, chooseId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkLabels, checkText, MAX_DESCRIPTION, MAX_DISPLAY_NAME } from '../domain/text-limits.js';
@@ -74,6 +75,8 @@ export class ApiClients {
       updateTime: t,
       creator: actor,
       updater: actor,
+      etag: newEtag(),
+      secretGeneration: 1,
     };
     if (!(await this.store.insert(record))) throw alreadyExists(name(id));
     return { record, secret };
@@ -92,33 +95,43 @@ export class ApiClients {
     return pageOf(rows, page, (r) => r.id, 'apiClients');
   }
 
-  async update(resourceName: string, input: ApiClientInput, maskPaths: readonly string[], actor: string | null) {
+  /**
+   * Changes the fields in the mask. A compare-and-swap on the etag, so a concurrent change of
+   * another field (a role change above all) is never written over (src/domain/etag.ts).
+   */
+  async update(resourceName: string, input: ApiClientInput, maskPaths: readonly string[], actor: string | null, etag?: string) {
     const paths = checkUpdateMask(maskPaths, UPDATABLE_FIELDS);
-    const current = await this.get(resourceName);
-    const next: ApiClientRecord = { ...current, updateTime: this.now(), updater: actor };
-    if (paths.includes('display_name')) next.displayName = input.displayName;
-    if (paths.includes('description')) next.description = input.description;
-    if (paths.includes('labels')) next.labels = input.labels;
-    if (paths.includes('roles')) next.roles = [...new Set(input.roles)];
-    if (paths.includes('permissions')) next.permissions = [...new Set(input.permissions)];
-    const violations = validate(next, 'api_client');
-    if (violations.length > 0) throw invalidArgument(violations);
-    if (!(await this.store.update(next))) throw notFound(resourceName);
-    return next;
+    return untilSwapped(resourceName, async () => {
+      const current = await this.get(resourceName);
+      checkEtag(resourceName, etag, current.etag);
+      const next: ApiClientRecord = { ...current, updateTime: this.now(), updater: actor, etag: newEtag() };
+      if (paths.includes('display_name')) next.displayName = input.displayName;
+      if (paths.includes('description')) next.description = input.description;
+      if (paths.includes('labels')) next.labels = input.labels;
+      if (paths.includes('roles')) next.roles = [...new Set(input.roles)];
+      if (paths.includes('permissions')) next.permissions = [...new Set(input.permissions)];
+      const violations = validate(next, 'api_client');
+      if (violations.length > 0) throw invalidArgument(violations);
+      return (await this.store.update(next, paths, current.etag)) ? next : CONFLICT;
+    });
   }
 
-  async delete(resourceName: string): Promise<void> {
+  async delete(resourceName: string, etag?: string): Promise<void> {
     const [id] = parseName(resourceName, ['apiClients']);
-    if (!(await this.store.delete(id!))) throw notFound(resourceName);
+    if (!(await this.store.delete(id!, etag || undefined))) {
+      if (!etag) throw notFound(resourceName);
+      await this.get(resourceName); // NOT_FOUND when it is gone
+      throw etagMismatch(resourceName);
+    }
   }
 
-  /** A new secret; the old one and every access token stop working at once. */
+  /** A new secret; the old one and every access token issued with it stop working at once. */
   async rotateSecret(resourceName: string, actor: string | null) {
-    const current = await this.get(resourceName);
+    const [id] = parseName(resourceName, ['apiClients']);
     const secret = API_CLIENT_SECRET_PREFIX + randomBase62(40);
-    const t = this.now();
-    if (!(await this.store.replaceSecret(current.id, digestSecret(secret), t, actor))) throw notFound(resourceName);
-    return { record: { ...current, secretDigest: digestSecret(secret), updateTime: t, updater: actor }, secret };
+    const record = await this.store.replaceSecret(id!, digestSecret(secret), this.now(), actor, newEtag());
+    if (!record) throw notFound(resourceName);
+    return { record, secret };
   }
 
   /** Client authentication with client id and secret (Basic auth and the token exchange). */
@@ -147,10 +160,14 @@ export class ApiClients {
     const client = await this.authenticateClient(clientId, secret);
     const token = ACCESS_TOKEN_PREFIX + randomBase62(43);
     const t = this.now();
-    await this.store.insertToken(
+    const stored = await this.store.insertToken(
       { digest: digestSecret(token), apiClientId: client.id, expireTime: new Date(t.getTime() + ACCESS_TOKEN_LIFETIME_SECONDS * 1000) },
+      client.secretDigest,
       t,
     );
+    // The client was deleted, or its secret rotated, while this exchange ran: the secret it
+    // presented no longer authenticates anyone.
+    if (!stored) throw invalidClient();
     return { accessToken: token, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_LIFETIME_SECONDS };
   }
 

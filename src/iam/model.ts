@@ -12,6 +12,10 @@ export interface ApiClientRecord {
   updateTime: Date;
   creator: string | null;
   updater: string | null;
+  /** AIP-154: replaced by every write; writes are compare-and-swap on it (src/domain/etag.ts). */
+  etag: string;
+  /** Grows by one with every secret rotation; an access token is valid only under the generation it was issued in. */
+  secretGeneration: number;
 }
 
 export interface AccessTokenRecord {
@@ -28,14 +32,29 @@ export interface ApiClientStore {
   getByClientId(clientId: string): Promise<ApiClientRecord | undefined>;
   /** Ordered by id, after `after`, at most `limit`. */
   list(after: string | undefined, limit: number): Promise<ApiClientRecord[]>;
-  update(record: ApiClientRecord): Promise<boolean>;
-  /** Deletes the client and (by cascade) its access tokens; false when it did not exist. */
-  delete(id: string): Promise<boolean>;
-  /** Replaces the secret digest and ends every access token of the client, atomically. */
-  replaceSecret(id: string, secretDigest: string, updateTime: Date, updater: string | null): Promise<boolean>;
+  /**
+   * Writes the `fields` (update-mask paths) of `record`, only if the stored etag is still
+   * `expectedEtag`; false when it is not (or the client is gone).
+   */
+  update(record: ApiClientRecord, fields: readonly string[], expectedEtag: string): Promise<boolean>;
+  /**
+   * Deletes the client and (by cascade) its access tokens; false when it did not exist (or, with
+   * `etag`, no longer has that etag).
+   */
+  delete(id: string, etag?: string): Promise<boolean>;
+  /**
+   * Replaces the secret digest, starts the next secret generation and ends every access token of
+   * the client, atomically. Returns the client as stored afterwards (undefined when it is gone).
+   */
+  replaceSecret(id: string, secretDigest: string, updateTime: Date, updater: string | null, etag: string): Promise<ApiClientRecord | undefined>;
   count(): Promise<number>;
-  insertToken(token: AccessTokenRecord, createTime: Date): Promise<void>;
-  /** The token and its client, when both still exist. */
+  /**
+   * Stores an access token for the client `token.apiClientId`, under its current secret
+   * generation, only if its secret is still the one with digest `secretDigest` (what the exchange
+   * verified). False when the client is gone or its secret changed since.
+   */
+  insertToken(token: AccessTokenRecord, secretDigest: string, createTime: Date): Promise<boolean>;
+  /** The token and its client, when both still exist and the token's secret generation is the client's current one. */
   findToken(digest: string): Promise<{ token: AccessTokenRecord; client: ApiClientRecord } | undefined>;
   deleteExpiredTokens(now: Date): Promise<number>;
 }

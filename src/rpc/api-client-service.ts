@@ -25,6 +25,7 @@ function toProto(r: ApiClientRecord, secret?: string): ApiClient {
     updateTime: ts(r.updateTime),
     creator: r.creator ?? '',
     updater: r.updater ?? '',
+    etag: r.etag,
   });
 }
 
@@ -57,10 +58,11 @@ export function registerApiClientService(router: ConnectRouter, apiClients: ApiC
     },
     async updateApiClient(req, ctx) {
       const actor = apiClientOf(ctx.values).name;
-      return toProto(await apiClients.update(req.apiClient?.name ?? '', inputOf(req.apiClient), req.updateMask?.paths ?? [], actor));
+      const a = req.apiClient;
+      return toProto(await apiClients.update(a?.name ?? '', inputOf(a), req.updateMask?.paths ?? [], actor, a?.etag));
     },
     async deleteApiClient(req) {
-      await apiClients.delete(req.name);
+      await apiClients.delete(req.name, req.etag);
       return {};
     },
     async rotateApiClientSecret(req, ctx) {

@@ -38,6 +38,7 @@ function clientToProto(c: ClientRecord): Client {
     updateTime: ts(c.updateTime),
     creator: c.creator ?? '',
     updater: c.updater ?? '',
+    etag: c.etag,
   });
 }
 
@@ -67,6 +68,7 @@ export function credentialToProto(c: CredentialRecord): ClientCredential {
     updateTime: ts(c.updateTime),
     creator: c.creator ?? '',
     updater: c.updater ?? '',
+    etag: c.etag,
   });
 }
 
@@ -106,10 +108,11 @@ export function registerClientCredentialService(router: ConnectRouter, credentia
       return { clients: page.items.map(clientToProto), nextPageToken: page.nextPageToken };
     },
     async updateClient(req, ctx) {
-      return clientToProto(await credentials.updateClient(req.client?.name ?? '', clientInput(req.client), req.updateMask?.paths ?? [], actor(ctx.values)));
+      const c = req.client;
+      return clientToProto(await credentials.updateClient(c?.name ?? '', clientInput(c), req.updateMask?.paths ?? [], actor(ctx.values), c?.etag));
     },
     async deleteClient(req) {
-      await credentials.deleteClient(req.name);
+      await credentials.deleteClient(req.name, req.etag);
       return {};
     },
     async createClientCredential(req, ctx) {
@@ -126,8 +129,8 @@ export function registerClientCredentialService(router: ConnectRouter, credentia
       return { credentials: page.items.map(credentialToProto), nextPageToken: page.nextPageToken };
     },
     async updateClientCredential(req, ctx) {
-      const name = req.credential?.name ?? '';
-      return credentialToProto(await credentials.updateCredential(name, credentialInput(req.credential), req.updateMask?.paths ?? [], actor(ctx.values)));
+      const c = req.credential;
+      return credentialToProto(await credentials.updateCredential(c?.name ?? '', credentialInput(c), req.updateMask?.paths ?? [], actor(ctx.values), c?.etag));
     },
     async revokeClientCredential(req, ctx) {
       return credentialToProto(await credentials.revokeCredential(req.name, actor(ctx.values)));
@@ -137,7 +140,7 @@ export function registerClientCredentialService(router: ConnectRouter, credentia
       return withSecret(await credentials.rotateCredential(req.name, grace, actor(ctx.values)));
     },
     async deleteClientCredential(req) {
-      await credentials.deleteCredential(req.name);
+      await credentials.deleteCredential(req.name, req.etag);
       return {};
     },
   });

@@ -18,6 +18,7 @@ const CODE_OF: Record<ErrorKind, Code> = {
   already_exists: Code.AlreadyExists,
   failed_precondition: Code.FailedPrecondition,
   resource_exhausted: Code.ResourceExhausted,
+  aborted: Code.Aborted,
   unavailable: Code.Unavailable,
 };
 
@@ -29,6 +30,7 @@ const HTTP_STATUS_OF: Record<ErrorKind, number> = {
   already_exists: 409,
   failed_precondition: 412,
   resource_exhausted: 429,
+  aborted: 409,
   unavailable: 503,
 };
 

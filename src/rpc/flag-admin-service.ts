@@ -37,6 +37,7 @@ function projectToProto(r: ProjectRecord): Project {
     updateTime: ts(r.updateTime),
     creator: r.creator ?? '',
     updater: r.updater ?? '',
+    etag: r.etag,
   });
 }
 
@@ -54,6 +55,7 @@ function environmentToProto(r: EnvironmentRecord): Environment {
     updateTime: ts(r.updateTime),
     creator: r.creator ?? '',
     updater: r.updater ?? '',
+    etag: r.etag,
   });
 }
 
@@ -136,6 +138,7 @@ export function flagToProto(r: FlagRecord): Flag {
     updateTime: ts(r.updateTime),
     creator: r.creator ?? '',
     updater: r.updater ?? '',
+    etag: r.etag,
   });
 }
 
@@ -160,10 +163,10 @@ export function registerFlagAdminService(router: ConnectRouter, domain: FlagAdmi
     },
     async updateProject(req, ctx) {
       const actor = apiClientOf(ctx.values).name;
-      return projectToProto(await projects.update(req.project?.name ?? '', projectInputOf(req.project), req.updateMask?.paths ?? [], actor));
+      return projectToProto(await projects.update(req.project?.name ?? '', projectInputOf(req.project), req.updateMask?.paths ?? [], actor, req.project?.etag));
     },
     async deleteProject(req) {
-      await projects.delete(req.name);
+      await projects.delete(req.name, req.etag);
       return {};
     },
 
@@ -180,11 +183,11 @@ export function registerFlagAdminService(router: ConnectRouter, domain: FlagAdmi
     async updateEnvironment(req, ctx) {
       const actor = apiClientOf(ctx.values).name;
       return environmentToProto(
-        await environments.update(req.environment?.name ?? '', environmentInputOf(req.environment), req.updateMask?.paths ?? [], actor),
+        await environments.update(req.environment?.name ?? '', environmentInputOf(req.environment), req.updateMask?.paths ?? [], actor, req.environment?.etag),
       );
     },
     async deleteEnvironment(req) {
-      await environments.delete(req.name);
+      await environments.delete(req.name, req.etag);
       return {};
     },
 
@@ -200,13 +203,13 @@ export function registerFlagAdminService(router: ConnectRouter, domain: FlagAdmi
     },
     async updateFlag(req, ctx) {
       const actor = apiClientOf(ctx.values).name;
-      return flagToProto(await flags.update(req.flag?.name ?? '', flagInputOf(req.flag), req.updateMask?.paths ?? [], actor));
+      return flagToProto(await flags.update(req.flag?.name ?? '', flagInputOf(req.flag), req.updateMask?.paths ?? [], actor, req.flag?.etag));
     },
     async archiveFlag(req, ctx) {
       return flagToProto(await flags.archive(req.name, apiClientOf(ctx.values).name));
     },
     async deleteFlag(req) {
-      await flags.delete(req.name);
+      await flags.delete(req.name, req.etag);
       return {};
     },
   });

@@ -2,7 +2,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { AccessTokenRecord, ApiClientRecord, ApiClientStore } from '../iam/model.js';
 import type { ApiClientsTable, Database } from './schema.js';
 import { fromDbTime, toDbTime } from './time.js';
-import { isUniqueViolation } from './unique-violation.js';
+import { changedColumns } from './swap.js';
+import { isForeignKeyViolation, isUniqueViolation } from './unique-violation.js';
 
 function toRecord(row: Selectable<ApiClientsTable>): ApiClientRecord {
   return {
@@ -18,6 +19,8 @@ function toRecord(row: Selectable<ApiClientsTable>): ApiClientRecord {
     updateTime: fromDbTime(row.update_time),
     creator: row.creator,
     updater: row.updater,
+    etag: row.etag,
+    secretGeneration: row.secret_generation,
   };
 }
 
@@ -35,6 +38,8 @@ function toRow(r: ApiClientRecord): Selectable<ApiClientsTable> {
     update_time: toDbTime(r.updateTime),
     creator: r.creator,
     updater: r.updater,
+    etag: r.etag,
+    secret_generation: r.secretGeneration,
   };
 }
 
@@ -67,26 +72,37 @@ export class KyselyApiClientStore implements ApiClientStore {
     return (await q.execute()).map(toRecord);
   }
 
-  async update(record: ApiClientRecord) {
-    const { id, client_id: _c, secret_digest: _s, create_time: _t, creator: _by, ...changes } = toRow(record);
-    const res = await this.db.updateTable('api_clients').set(changes).where('id', '=', id).executeTakeFirst();
+  async update(record: ApiClientRecord, fields: readonly string[], expectedEtag: string) {
+    const res = await this.db
+      .updateTable('api_clients')
+      .set(changedColumns(toRow(record), fields))
+      .where('id', '=', record.id)
+      .where('etag', '=', expectedEtag)
+      .executeTakeFirst();
     return res.numUpdatedRows > 0n;
   }
 
-  async delete(id: string) {
-    const res = await this.db.deleteFrom('api_clients').where('id', '=', id).executeTakeFirst();
+  async delete(id: string, etag?: string) {
+    let q = this.db.deleteFrom('api_clients').where('id', '=', id);
+    if (etag !== undefined) q = q.where('etag', '=', etag);
+    const res = await q.executeTakeFirst();
     return res.numDeletedRows > 0n;
   }
 
-  async replaceSecret(id: string, secretDigest: string, updateTime: Date, updater: string | null) {
+  async replaceSecret(id: string, secretDigest: string, updateTime: Date, updater: string | null, etag: string) {
     return this.db.transaction().execute(async (tx) => {
+      // One UPDATE, so the generation grows atomically whatever runs beside it; a token exchange
+      // that verified the old secret either committed before (its token is deleted below) or
+      // stores its token under the old generation, which findToken no longer accepts.
       const res = await tx
         .updateTable('api_clients')
-        .set({ secret_digest: secretDigest, update_time: toDbTime(updateTime), updater })
+        .set((eb) => ({ secret_digest: secretDigest, secret_generation: eb('secret_generation', '+', 1), update_time: toDbTime(updateTime), updater, etag }))
         .where('id', '=', id)
         .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return undefined;
       await tx.deleteFrom('access_tokens').where('api_client_id', '=', id).execute();
-      return res.numUpdatedRows > 0n;
+      const row = await tx.selectFrom('api_clients').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return toRecord(row);
     });
   }
 
@@ -95,17 +111,41 @@ export class KyselyApiClientStore implements ApiClientStore {
     return Number(row.n);
   }
 
-  async insertToken(token: AccessTokenRecord, createTime: Date) {
-    await this.db
-      .insertInto('access_tokens')
-      .values({ digest: token.digest, api_client_id: token.apiClientId, expire_time: toDbTime(token.expireTime), create_time: toDbTime(createTime) })
-      .execute();
+  async insertToken(token: AccessTokenRecord, secretDigest: string, createTime: Date) {
+    try {
+      // INSERT … SELECT: the generation stored is read in the same statement that checks the
+      // secret is still the verified one, so no rotation can slip in between.
+      const res = await this.db
+        .insertInto('access_tokens')
+        .columns(['digest', 'api_client_id', 'expire_time', 'create_time', 'secret_generation'])
+        .expression((eb) =>
+          eb
+            .selectFrom('api_clients')
+            .select((s) => [
+              s.val(token.digest).as('digest'),
+              'id',
+              s.val(toDbTime(token.expireTime)).as('expire_time'),
+              s.val(toDbTime(createTime)).as('create_time'),
+              'secret_generation',
+            ])
+            .where('id', '=', token.apiClientId)
+            .where('secret_digest', '=', secretDigest),
+        )
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+    } catch (err) {
+      // The client was deleted while its exchange ran.
+      if (isForeignKeyViolation(err)) return false;
+      throw err;
+    }
   }
 
   async findToken(digest: string) {
     const row = await this.db
       .selectFrom('access_tokens')
-      .innerJoin('api_clients', 'api_clients.id', 'access_tokens.api_client_id')
+      .innerJoin('api_clients', (j) =>
+        j.onRef('api_clients.id', '=', 'access_tokens.api_client_id').onRef('api_clients.secret_generation', '=', 'access_tokens.secret_generation'),
+      )
       .selectAll('api_clients')
       .select(['access_tokens.digest as token_digest', 'access_tokens.expire_time as token_expire_time'])
       .where('access_tokens.digest', '=', digest)

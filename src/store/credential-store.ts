@@ -2,6 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { ClientRecord, CredentialRecord, CredentialStore, SecretRecord } from '../client-credentials/model.js';
 import type { ClientCredentialsTable, ClientsTable, Database } from './schema.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from './time.js';
+import { changedColumns } from './swap.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 const ENTITIES = ['credential', 'client'];
@@ -16,6 +17,7 @@ function clientFromRow(r: Selectable<ClientsTable>): ClientRecord {
     updateTime: fromDbTime(r.update_time),
     creator: r.creator,
     updater: r.updater,
+    etag: r.etag,
   };
 }
 
@@ -29,6 +31,7 @@ function clientToRow(c: ClientRecord): Selectable<ClientsTable> {
     update_time: toDbTime(c.updateTime),
     creator: c.creator,
     updater: c.updater,
+    etag: c.etag,
   };
 }
 
@@ -55,6 +58,7 @@ function credentialFromRow(r: Selectable<ClientCredentialsTable>): CredentialRec
     updateTime: fromDbTime(r.update_time),
     creator: r.creator,
     updater: r.updater,
+    etag: r.etag,
   };
 }
 
@@ -82,8 +86,12 @@ function credentialToRow(c: CredentialRecord): Selectable<ClientCredentialsTable
     update_time: toDbTime(c.updateTime),
     creator: c.creator,
     updater: c.updater,
+    etag: c.etag,
   };
 }
+
+/** Credential fields stored in more than one column. */
+const CREDENTIAL_SPREAD = { rate_limit: ['rate_limit_requests', 'rate_limit_window_ms'] } as const;
 
 /**
  * Clients, credentials and their secret digests. Every write also appends to
@@ -121,20 +129,28 @@ export class KyselyCredentialStore implements CredentialStore {
     return (await q.execute()).map(clientFromRow);
   }
 
-  async updateClient(client: ClientRecord) {
+  async updateClient(client: ClientRecord, fields: readonly string[], expectedEtag: string) {
     return this.db.transaction().execute(async (tx) => {
-      const { id, create_time: _c, creator: _by, ...changes } = clientToRow(client);
-      const res = await tx.updateTable('clients').set(changes).where('id', '=', id).executeTakeFirst();
-      await this.changed(tx, 'client', id, client.updateTime);
-      return res.numUpdatedRows > 0n;
+      const res = await tx
+        .updateTable('clients')
+        .set(changedColumns(clientToRow(client), fields))
+        .where('id', '=', client.id)
+        .where('etag', '=', expectedEtag)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return false;
+      await this.changed(tx, 'client', client.id, client.updateTime);
+      return true;
     });
   }
 
-  async deleteClient(id: string, now: Date) {
+  async deleteClient(id: string, now: Date, etag?: string) {
     return this.db.transaction().execute(async (tx) => {
-      const res = await tx.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
+      let q = tx.deleteFrom('clients').where('id', '=', id);
+      if (etag !== undefined) q = q.where('etag', '=', etag);
+      const res = await q.executeTakeFirst();
+      if (res.numDeletedRows === 0n) return false;
       await this.changed(tx, 'client', id, now);
-      return res.numDeletedRows > 0n;
+      return true;
     });
   }
 
@@ -173,19 +189,34 @@ export class KyselyCredentialStore implements CredentialStore {
     return (await q.execute()).map(credentialFromRow);
   }
 
-  async updateCredential(credential: CredentialRecord) {
+  async updateCredential(credential: CredentialRecord, fields: readonly string[], expectedEtag: string) {
     return this.db.transaction().execute(async (tx) => {
-      const { client_id, id, create_time: _c, creator: _by, last_use_time: _u, ...changes } = credentialToRow(credential);
-      const res = await tx.updateTable('client_credentials').set(changes).where('client_id', '=', client_id).where('id', '=', id).executeTakeFirst();
-      await this.changed(tx, 'credential', `${client_id}/${id}`, credential.updateTime);
-      return res.numUpdatedRows > 0n;
+      const res = await tx
+        .updateTable('client_credentials')
+        .set(changedColumns(credentialToRow(credential), fields, CREDENTIAL_SPREAD))
+        .where('client_id', '=', credential.clientId)
+        .where('id', '=', credential.id)
+        .where('etag', '=', expectedEtag)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return false;
+      await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, credential.updateTime);
+      return true;
     });
   }
 
-  async rotateSecret(credential: CredentialRecord, newDigest: string, oldSecretsExpire: Date, now: Date) {
+  async rotateSecret(credential: CredentialRecord, newDigest: string, oldSecretsExpire: Date, expectedEtag: string) {
     return this.db.transaction().execute(async (tx) => {
-      const exists = await tx.selectFrom('client_credentials').select('id').where('client_id', '=', credential.clientId).where('id', '=', credential.id).executeTakeFirst();
-      if (!exists) return false;
+      // The swap first: it locks the row (PostgreSQL) and decides whether this rotation happens at all.
+      const swapped = await tx
+        .updateTable('client_credentials')
+        .set(changedColumns(credentialToRow(credential), ['secret_hint']))
+        .where('client_id', '=', credential.clientId)
+        .where('id', '=', credential.id)
+        .where('etag', '=', expectedEtag)
+        .where('state', '=', 'ACTIVE')
+        .executeTakeFirst();
+      if (swapped.numUpdatedRows === 0n) return false;
+      const now = credential.updateTime;
       const limit = toDbTime(oldSecretsExpire);
       await tx
         .updateTable('credential_secrets')
@@ -198,22 +229,19 @@ export class KyselyCredentialStore implements CredentialStore {
         .insertInto('credential_secrets')
         .values({ digest: newDigest, client_id: credential.clientId, credential_id: credential.id, expire_time: null, create_time: toDbTime(now) })
         .execute();
-      await tx
-        .updateTable('client_credentials')
-        .set({ update_time: toDbTime(now), updater: credential.updater, secret_hint: credential.secretHint })
-        .where('client_id', '=', credential.clientId)
-        .where('id', '=', credential.id)
-        .execute();
       await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, now);
       return true;
     });
   }
 
-  async deleteCredential(clientId: string, id: string, now: Date) {
+  async deleteCredential(clientId: string, id: string, now: Date, etag?: string) {
     return this.db.transaction().execute(async (tx) => {
-      const res = await tx.deleteFrom('client_credentials').where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+      let q = tx.deleteFrom('client_credentials').where('client_id', '=', clientId).where('id', '=', id);
+      if (etag !== undefined) q = q.where('etag', '=', etag);
+      const res = await q.executeTakeFirst();
+      if (res.numDeletedRows === 0n) return false;
       await this.changed(tx, 'credential', `${clientId}/${id}`, now);
-      return res.numDeletedRows > 0n;
+      return true;
     });
   }
 

@@ -3,13 +3,8 @@ import type { FlagDefinitionParts } from '../flag-admin/definition.js';
 import type { ChangeEntity, DeleteOutcome, EnvironmentRecord, FlagAdminStore, FlagRecord, ProjectRecord } from '../flag-admin/model.js';
 import type { Database, EnvironmentsTable, FlagsTable, ProjectsTable } from './schema.js';
 import { fromDbTime, toDbTime } from './time.js';
-import { isUniqueViolation } from './unique-violation.js';
-
-/** True when a database error is a foreign-key violation, on either dialect. */
-function isForeignKeyViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23503' /* PostgreSQL foreign_key_violation */ || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
-}
+import { changedColumns } from './swap.js';
+import { isForeignKeyViolation, isUniqueViolation } from './unique-violation.js';
 
 /** Rolls a transaction back and carries a result out of it. */
 class Abort<T> {
@@ -34,6 +29,7 @@ function projectFromRow(r: Selectable<ProjectsTable>): ProjectRecord {
     updateTime: fromDbTime(r.update_time),
     creator: r.creator,
     updater: r.updater,
+    etag: r.etag,
   };
 }
 
@@ -46,6 +42,7 @@ function projectToRow(p: ProjectRecord): Selectable<ProjectsTable> {
     update_time: toDbTime(p.updateTime),
     creator: p.creator,
     updater: p.updater,
+    etag: p.etag,
   };
 }
 
@@ -59,6 +56,7 @@ function environmentFromRow(r: Selectable<EnvironmentsTable>): EnvironmentRecord
     updateTime: fromDbTime(r.update_time),
     creator: r.creator,
     updater: r.updater,
+    etag: r.etag,
   };
 }
 
@@ -72,6 +70,7 @@ function environmentToRow(e: EnvironmentRecord) {
     update_time: toDbTime(e.updateTime),
     creator: e.creator,
     updater: e.updater,
+    etag: e.etag,
   };
 }
 
@@ -91,6 +90,7 @@ function flagFromRow(r: Selectable<FlagsTable>): FlagRecord {
     updateTime: fromDbTime(r.update_time),
     creator: r.creator,
     updater: r.updater,
+    etag: r.etag,
   };
 }
 
@@ -110,6 +110,7 @@ function flagToRow(f: FlagRecord) {
     update_time: toDbTime(f.updateTime),
     creator: f.creator,
     updater: f.updater,
+    etag: f.etag,
   };
 }
 
@@ -176,24 +177,40 @@ export class KyselyFlagAdminStore implements FlagAdminStore {
     return (await q.execute()).map(projectFromRow);
   }
 
-  async updateProject(record: ProjectRecord) {
+  async updateProject(record: ProjectRecord, fields: readonly string[], expectedEtag: string) {
     return this.db.transaction().execute(async (tx) => {
-      const { id, create_time: _t, creator: _c, ...changes } = projectToRow(record);
-      const res = await tx.updateTable('projects').set(changes).where('id', '=', id).executeTakeFirst();
+      const res = await tx
+        .updateTable('projects')
+        .set(changedColumns(projectToRow(record), fields))
+        .where('id', '=', record.id)
+        .where('etag', '=', expectedEtag)
+        .executeTakeFirst();
       if (res.numUpdatedRows === 0n) return false;
-      await this.changed(tx, 'project', id, record.updateTime);
+      await this.changed(tx, 'project', record.id, record.updateTime);
       return true;
     });
   }
 
-  async deleteProject(id: string, now: Date): Promise<DeleteOutcome> {
+  /** With `etag`: whether the row `id` of `table` is missing, or there with another etag. */
+  private async etagOutcome(tx: Transaction<Database>, table: 'projects' | 'environments', id: string, etag: string | undefined): Promise<DeleteOutcome | undefined> {
+    if (etag === undefined) return undefined;
+    const row = await tx.selectFrom(table).select('etag').where('id', '=', id).executeTakeFirst();
+    if (!row) return { outcome: 'not_found' };
+    return row.etag === etag ? undefined : { outcome: 'etag_mismatch' };
+  }
+
+  async deleteProject(id: string, now: Date, etag?: string): Promise<DeleteOutcome> {
     const attempt = () =>
       inTransaction<DeleteOutcome>(this.db, async (tx) => {
+        const refused = await this.etagOutcome(tx, 'projects', id, etag);
+        if (refused) return refused;
         const flags = await tx.selectFrom('flags').select('id').where('project_id', '=', id).orderBy('id').execute();
         const credentials = await this.credentialsNaming(tx, 'projects', id);
         if (flags.length > 0 || credentials.length > 0) throw new Abort<DeleteOutcome>({ outcome: 'in_use', flags: flags.map((f) => f.id), credentials });
-        const res = await tx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
-        if (res.numDeletedRows === 0n) return { outcome: 'not_found' };
+        let q = tx.deleteFrom('projects').where('id', '=', id);
+        if (etag !== undefined) q = q.where('etag', '=', etag);
+        const res = await q.executeTakeFirst();
+        if (res.numDeletedRows === 0n) return etag === undefined ? { outcome: 'not_found' } : ((await this.etagOutcome(tx, 'projects', id, etag)) ?? { outcome: 'etag_mismatch' });
         await this.changed(tx, 'project', id, now);
         return { outcome: 'deleted' };
       });
@@ -236,22 +253,28 @@ export class KyselyFlagAdminStore implements FlagAdminStore {
     return (await this.db.selectFrom('environments').select('id').orderBy('id').execute()).map((r) => r.id);
   }
 
-  async updateEnvironment(record: EnvironmentRecord) {
+  async updateEnvironment(record: EnvironmentRecord, fields: readonly string[], expectedEtag: string) {
     return this.db.transaction().execute(async (tx) => {
-      const { id, create_time: _t, creator: _c, ...changes } = environmentToRow(record);
-      const res = await tx.updateTable('environments').set(changes).where('id', '=', id).executeTakeFirst();
+      const res = await tx
+        .updateTable('environments')
+        .set(changedColumns(environmentToRow(record), fields))
+        .where('id', '=', record.id)
+        .where('etag', '=', expectedEtag)
+        .executeTakeFirst();
       if (res.numUpdatedRows === 0n) return false;
-      await this.changed(tx, 'environment', id, record.updateTime);
+      await this.changed(tx, 'environment', record.id, record.updateTime);
       return true;
     });
   }
 
-  async deleteEnvironment(id: string, now: Date): Promise<DeleteOutcome> {
+  async deleteEnvironment(id: string, now: Date, etag?: string): Promise<DeleteOutcome> {
     return inTransaction<DeleteOutcome>(this.db, async (tx) => {
       // Delete first: the row lock makes a concurrent flag write that names this environment
       // either finish before (and be seen below) or find the environment gone.
-      const res = await tx.deleteFrom('environments').where('id', '=', id).executeTakeFirst();
-      if (res.numDeletedRows === 0n) return { outcome: 'not_found' };
+      let q = tx.deleteFrom('environments').where('id', '=', id);
+      if (etag !== undefined) q = q.where('etag', '=', etag);
+      const res = await q.executeTakeFirst();
+      if (res.numDeletedRows === 0n) return etag === undefined ? { outcome: 'not_found' } : ((await this.etagOutcome(tx, 'environments', id, etag)) ?? { outcome: 'etag_mismatch' });
       const flags = (await tx.selectFrom('flags').select(['id', 'rules']).orderBy('id').execute())
         .filter((f) => ruleEnvironments(f.rules).includes(id))
         .map((f) => f.id);
@@ -305,21 +328,27 @@ export class KyselyFlagAdminStore implements FlagAdminStore {
     return (await q.execute()).map(flagFromRow);
   }
 
-  async updateFlag(record: FlagRecord, environments: readonly string[]) {
-    type R = 'ok' | 'not_found' | 'no_environment';
+  async updateFlag(record: FlagRecord, fields: readonly string[], expectedEtag: string, environments: readonly string[]) {
+    type R = 'ok' | 'conflict' | 'no_environment';
     return inTransaction<R>(this.db, async (tx) => {
       if (!(await this.holdEnvironments(tx, environments))) throw new Abort<R>('no_environment');
-      const { id, project_id: _p, salt: _s, create_time: _t, creator: _c, ...changes } = flagToRow(record);
-      const res = await tx.updateTable('flags').set(changes).where('id', '=', id).executeTakeFirst();
-      if (res.numUpdatedRows === 0n) throw new Abort<R>('not_found');
-      await this.changed(tx, 'flag', id, record.updateTime);
+      const res = await tx
+        .updateTable('flags')
+        .set(changedColumns(flagToRow(record), fields))
+        .where('id', '=', record.id)
+        .where('etag', '=', expectedEtag)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) throw new Abort<R>('conflict');
+      await this.changed(tx, 'flag', record.id, record.updateTime);
       return 'ok';
     });
   }
 
-  async deleteFlag(id: string, now: Date) {
+  async deleteFlag(id: string, now: Date, etag?: string) {
     return this.db.transaction().execute(async (tx) => {
-      const res = await tx.deleteFrom('flags').where('id', '=', id).executeTakeFirst();
+      let q = tx.deleteFrom('flags').where('id', '=', id);
+      if (etag !== undefined) q = q.where('etag', '=', etag);
+      const res = await q.executeTakeFirst();
       if (res.numDeletedRows === 0n) return false;
       await this.changed(tx, 'flag', id, now);
       return true;

@@ -30,6 +30,8 @@ interface Audited {
   creator: string | null;
   /** The API client that last changed the row; null when latchkey itself did. */
   updater: string | null;
+  /** AIP-154 etag: replaced by every write; writes are compare-and-swap on it (store/etag.ts). */
+  etag: string;
 }
 
 export interface ProjectsTable extends Audited {
@@ -131,6 +133,8 @@ export interface ApiClientsTable extends Audited {
   roles: JsonText;
   /** JSON list of extra permissions (`flags.update` …). */
   permissions: JsonText;
+  /** Grows by one with every secret rotation; access tokens carry the generation they were issued under. */
+  secret_generation: ColumnType<number, number | undefined, number>;
 }
 
 export interface AccessTokensTable {
@@ -138,6 +142,16 @@ export interface AccessTokensTable {
   digest: string;
   api_client_id: string;
   expire_time: DbTime;
+  create_time: DbTime;
+  /** The client's `secret_generation` at issue; the token is valid only while it is still the client's. */
+  secret_generation: number;
+}
+
+/** Keys every replica shares, created once (e.g. `resolve-token`, the HMAC key of resolve tokens). */
+export interface ServerKeysTable {
+  id: string;
+  /** base64 of the key bytes. */
+  key: string;
   create_time: DbTime;
 }
 
@@ -218,6 +232,7 @@ export interface Database {
   sdk_events: SdkEventsTable;
   flag_applies: FlagAppliesTable;
   change_log: ChangeLogTable;
+  server_keys: ServerKeysTable;
 }
 
 export type TableName = keyof Database;

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { newEtag } from '../domain/etag.js';
 import type { Database } from './schema.js';
 import { toDbTime } from './time.js';
 
@@ -34,6 +35,7 @@ export async function seedDefaults(db: Kysely<Database>, now: Date): Promise<See
       update_time: time,
       creator: null,
       updater: null,
+      etag: newEtag(),
     })
     .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
@@ -50,6 +52,7 @@ export async function seedDefaults(db: Kysely<Database>, now: Date): Promise<See
         update_time: time,
         creator: null,
         updater: null,
+        etag: newEtag(),
       })),
     )
     .onConflict((oc) => oc.column('id').doNothing())

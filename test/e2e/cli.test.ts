@@ -53,7 +53,7 @@ describe('the latchkey command', () => {
     const env = { LATCHKEY_DATABASE_URL: join(dir, 'nested', 'db.sqlite') };
     const first = spawnLatchkey(['migrate'], env);
     expect(await first.exited).toBe(0);
-    expect(first.stdout()).toContain('"migrations":["0001-initial"],"msg":"applied migrations"');
+    expect(first.stdout()).toContain('"migrations":["0001-initial","0002-integrity"],"msg":"applied migrations"');
     const second = spawnLatchkey(['migrate'], env);
     expect(await second.exited).toBe(0);
     expect(second.stdout()).toContain('"migrations":[],"msg":"database is up to date"');

@@ -28,10 +28,15 @@ export function spawnLatchkey(args: string[], env: Record<string, string>): Spaw
   child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
+  /** Where the first line not yet matched against the waiters starts. */
+  let unread = 0;
   const waiters: { msg: RegExp; resolve: (l: Record<string, unknown>) => void }[] = [];
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString();
-    for (const line of out.split('\n')) {
+    const end = out.lastIndexOf('\n') + 1;
+    const lines = out.slice(unread, end).split('\n');
+    unread = Math.max(unread, end);
+    for (const line of lines) {
       if (!line.startsWith('{')) continue;
       const parsed = JSON.parse(line) as Record<string, unknown>;
       for (const w of [...waiters]) {
@@ -51,6 +56,11 @@ export function spawnLatchkey(args: string[], env: Record<string, string>): Spaw
     exited,
     waitForLog: (msg) =>
       new Promise((resolve, reject) => {
+        for (const line of out.slice(0, unread).split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (msg.test(String(parsed.msg))) return resolve(parsed);
+        }
         waiters.push({ msg, resolve });
         void exited.then((code) => reject(new Error(`latchkey exited (${code}) before logging ${msg}: ${err}`)));
       }),

@@ -179,6 +179,7 @@ describe('FlagCatalog change_log gaps', () => {
   }
   const record = (id: string): FlagRecord => ({
     id,
+    etag: 'e',
     projectId: 'default',
     description: '',
     state: 'ACTIVE',

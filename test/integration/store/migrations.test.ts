@@ -39,6 +39,7 @@ const EXPECTED_TABLES = [
   'kysely_migration_lock',
   'projects',
   'sdk_events',
+  'server_keys',
 ];
 
 /**
@@ -55,7 +56,7 @@ const refusalMessage = (p: Promise<unknown>): Promise<string> =>
 
 const NOW = new Date('2026-11-23T09:00:00.000Z');
 const T = toDbTime(NOW);
-const audited = { create_time: T, update_time: T, creator: null, updater: null };
+const audited = { create_time: T, update_time: T, creator: null, updater: null, etag: '0123456789abcdef' };
 
 describe.each([
   ['sqlite', freshSqlite],
@@ -86,7 +87,7 @@ describe.each([
   test('apply to an empty database and create exactly the expected tables', async () => {
     expect(await tableNames()).toEqual([]);
     const applied = await migrateToLatest(store.db);
-    expect(applied).toEqual(['0001-initial']);
+    expect(applied).toEqual(['0001-initial', '0002-integrity']);
     expect(applied).toEqual([...migrationNames]);
     expect(await tableNames()).toEqual(EXPECTED_TABLES);
   });
@@ -214,7 +215,7 @@ describe.each([
       .execute();
     await store.db
       .insertInto('access_tokens')
-      .values({ digest: 'f'.repeat(64), api_client_id: 'ci', expire_time: T, create_time: T })
+      .values({ digest: 'f'.repeat(64), api_client_id: 'ci', expire_time: T, create_time: T, secret_generation: 1 })
       .execute();
     await store.db.deleteFrom('api_clients').where('id', '=', 'ci').execute();
     expect(await store.db.selectFrom('access_tokens').selectAll().execute()).toEqual([]);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/clients/v1/client.proto.
  */
 export const file_latchkey_clients_v1_client: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYXRjaGtleS9jbGllbnRzL3YxL2NsaWVudC5wcm90bxITbGF0Y2hrZXkuY2xpZW50cy52MSKDAwoGQ2xpZW50EhEKBG5hbWUYASABKAlCA+BBCBIUCgxkaXNwbGF5X25hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSNwoGbGFiZWxzGAQgAygLMicubGF0Y2hrZXkuY2xpZW50cy52MS5DbGllbnQuTGFiZWxzRW50cnkSNAoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgPgQQMSNAoLdXBkYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgPgQQMSFAoHY3JlYXRvchgHIAEoCUID4EEDEhQKB3VwZGF0ZXIYCCABKAlCA+BBAxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBOjvqQTgKE2xhdGNoa2V5LmRldi9DbGllbnQSEGNsaWVudHMve2NsaWVudH0qB2NsaWVudHMyBmNsaWVudGIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("CiBsYXRjaGtleS9jbGllbnRzL3YxL2NsaWVudC5wcm90bxITbGF0Y2hrZXkuY2xpZW50cy52MSKRAwoGQ2xpZW50EhEKBG5hbWUYASABKAlCA+BBCBIUCgxkaXNwbGF5X25hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSNwoGbGFiZWxzGAQgAygLMicubGF0Y2hrZXkuY2xpZW50cy52MS5DbGllbnQuTGFiZWxzRW50cnkSNAoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgPgQQMSNAoLdXBkYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgPgQQMSFAoHY3JlYXRvchgHIAEoCUID4EEDEhQKB3VwZGF0ZXIYCCABKAlCA+BBAxIMCgRldGFnGAkgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAE6O+pBOAoTbGF0Y2hrZXkuZGV2L0NsaWVudBIQY2xpZW50cy97Y2xpZW50fSoHY2xpZW50czIGY2xpZW50YgZwcm90bzM", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * An application that resolves flags at runtime (a website, a backend
@@ -79,6 +79,15 @@ export type Client = Message<"latchkey.clients.v1.Client"> & {
    * @generated from field: string updater = 8;
    */
   updater: string;
+
+  /**
+   * Checksum of the current state (AIP-154). Send it back on Update or Delete to make the
+   * write conditional: it is refused with ABORTED (reason ETAG_MISMATCH) when the resource
+   * changed since it was read.
+   *
+   * @generated from field: string etag = 9;
+   */
+  etag: string;
 };
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/iam/v1/api_client.proto.
  */
 export const file_latchkey_iam_v1_api_client: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYXRjaGtleS9pYW0vdjEvYXBpX2NsaWVudC5wcm90bxIPbGF0Y2hrZXkuaWFtLnYxIoUECglBcGlDbGllbnQSEQoEbmFtZRgBIAEoCUID4EEIEhYKCWNsaWVudF9pZBgCIAEoCUID4EEDEhoKDWNsaWVudF9zZWNyZXQYAyABKAlCA+BBAxIUCgxkaXNwbGF5X25hbWUYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSNgoGbGFiZWxzGAYgAygLMiYubGF0Y2hrZXkuaWFtLnYxLkFwaUNsaWVudC5MYWJlbHNFbnRyeRIlCgVyb2xlcxgHIAMoCUIW+kETChFsYXRjaGtleS5kZXYvUm9sZRITCgtwZXJtaXNzaW9ucxgIIAMoCRI0CgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxI0Cgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxIUCgdjcmVhdG9yGAsgASgJQgPgQQMSFAoHdXBkYXRlchgMIAEoCUID4EEDGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAE6S+pBSAoWbGF0Y2hrZXkuZGV2L0FwaUNsaWVudBIXYXBpQ2xpZW50cy97YXBpX2NsaWVudH0qCmFwaUNsaWVudHMyCWFwaUNsaWVudGIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("CiBsYXRjaGtleS9pYW0vdjEvYXBpX2NsaWVudC5wcm90bxIPbGF0Y2hrZXkuaWFtLnYxIpMECglBcGlDbGllbnQSEQoEbmFtZRgBIAEoCUID4EEIEhYKCWNsaWVudF9pZBgCIAEoCUID4EEDEhoKDWNsaWVudF9zZWNyZXQYAyABKAlCA+BBAxIUCgxkaXNwbGF5X25hbWUYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSNgoGbGFiZWxzGAYgAygLMiYubGF0Y2hrZXkuaWFtLnYxLkFwaUNsaWVudC5MYWJlbHNFbnRyeRIlCgVyb2xlcxgHIAMoCUIW+kETChFsYXRjaGtleS5kZXYvUm9sZRITCgtwZXJtaXNzaW9ucxgIIAMoCRI0CgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxI0Cgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxIUCgdjcmVhdG9yGAsgASgJQgPgQQMSFAoHdXBkYXRlchgMIAEoCUID4EEDEgwKBGV0YWcYDSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ATpL6kFIChZsYXRjaGtleS5kZXYvQXBpQ2xpZW50EhdhcGlDbGllbnRzL3thcGlfY2xpZW50fSoKYXBpQ2xpZW50czIJYXBpQ2xpZW50YgZwcm90bzM", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * A machine user of the management API. It authenticates with its client_id
@@ -109,6 +109,15 @@ export type ApiClient = Message<"latchkey.iam.v1.ApiClient"> & {
    * @generated from field: string updater = 12;
    */
   updater: string;
+
+  /**
+   * Checksum of the current state (AIP-154). Send it back on Update or Delete to make the
+   * write conditional: it is refused with ABORTED (reason ETAG_MISMATCH) when the resource
+   * changed since it was read.
+   *
+   * @generated from field: string etag = 13;
+   */
+  etag: string;
 };
 
 /**

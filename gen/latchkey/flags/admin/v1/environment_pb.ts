@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/flags/admin/v1/environment.proto.
  */
 export const file_latchkey_flags_admin_v1_environment: GenFile = /*@__PURE__*/
-  fileDesc("CilsYXRjaGtleS9mbGFncy9hZG1pbi92MS9lbnZpcm9ubWVudC5wcm90bxIXbGF0Y2hrZXkuZmxhZ3MuYWRtaW4udjEizQIKC0Vudmlyb25tZW50EhEKBG5hbWUYASABKAlCA+BBCBIUCgxkaXNwbGF5X25hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEgoKcHJvZHVjdGlvbhgEIAEoCBI0CgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxI0Cgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxIUCgdjcmVhdG9yGAcgASgJQgPgQQMSFAoHdXBkYXRlchgIIAEoCUID4EEDOlTqQVEKGGxhdGNoa2V5LmRldi9FbnZpcm9ubWVudBIaZW52aXJvbm1lbnRzL3tlbnZpcm9ubWVudH0qDGVudmlyb25tZW50czILZW52aXJvbm1lbnRiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("CilsYXRjaGtleS9mbGFncy9hZG1pbi92MS9lbnZpcm9ubWVudC5wcm90bxIXbGF0Y2hrZXkuZmxhZ3MuYWRtaW4udjEi2wIKC0Vudmlyb25tZW50EhEKBG5hbWUYASABKAlCA+BBCBIUCgxkaXNwbGF5X25hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEgoKcHJvZHVjdGlvbhgEIAEoCBI0CgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxI0Cgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxIUCgdjcmVhdG9yGAcgASgJQgPgQQMSFAoHdXBkYXRlchgIIAEoCUID4EEDEgwKBGV0YWcYCSABKAk6VOpBUQoYbGF0Y2hrZXkuZGV2L0Vudmlyb25tZW50EhplbnZpcm9ubWVudHMve2Vudmlyb25tZW50fSoMZW52aXJvbm1lbnRzMgtlbnZpcm9ubWVudGIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * A deployment stage that flag rules and credentials can be bound to.
@@ -79,6 +79,15 @@ export type Environment = Message<"latchkey.flags.admin.v1.Environment"> & {
    * @generated from field: string updater = 8;
    */
   updater: string;
+
+  /**
+   * Checksum of the current state (AIP-154). Send it back on Update or Delete to make the
+   * write conditional: it is refused with ABORTED (reason ETAG_MISMATCH) when the resource
+   * changed since it was read.
+   *
+   * @generated from field: string etag = 9;
+   */
+  etag: string;
 };
 
 /**

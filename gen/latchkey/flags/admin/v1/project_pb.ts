@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/flags/admin/v1/project.proto.
  */
 export const file_latchkey_flags_admin_v1_project: GenFile = /*@__PURE__*/
-  fileDesc("CiVsYXRjaGtleS9mbGFncy9hZG1pbi92MS9wcm9qZWN0LnByb3RvEhdsYXRjaGtleS5mbGFncy5hZG1pbi52MSKhAgoHUHJvamVjdBIRCgRuYW1lGAEgASgJQgPgQQgSFAoMZGlzcGxheV9uYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEjQKC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEjQKC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEhQKB2NyZWF0b3IYBiABKAlCA+BBAxIUCgd1cGRhdGVyGAcgASgJQgPgQQM6QOpBPQoUbGF0Y2hrZXkuZGV2L1Byb2plY3QSEnByb2plY3RzL3twcm9qZWN0fSoIcHJvamVjdHMyB3Byb2plY3RiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("CiVsYXRjaGtleS9mbGFncy9hZG1pbi92MS9wcm9qZWN0LnByb3RvEhdsYXRjaGtleS5mbGFncy5hZG1pbi52MSKvAgoHUHJvamVjdBIRCgRuYW1lGAEgASgJQgPgQQgSFAoMZGlzcGxheV9uYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEjQKC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEjQKC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEhQKB2NyZWF0b3IYBiABKAlCA+BBAxIUCgd1cGRhdGVyGAcgASgJQgPgQQMSDAoEZXRhZxgIIAEoCTpA6kE9ChRsYXRjaGtleS5kZXYvUHJvamVjdBIScHJvamVjdHMve3Byb2plY3R9Kghwcm9qZWN0czIHcHJvamVjdGIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * A group of flags (an Unleash project, a Reflag app). `projects/default`
@@ -71,6 +71,15 @@ export type Project = Message<"latchkey.flags.admin.v1.Project"> & {
    * @generated from field: string updater = 7;
    */
   updater: string;
+
+  /**
+   * Checksum of the current state (AIP-154). Send it back on Update or Delete to make the
+   * write conditional: it is refused with ABORTED (reason ETAG_MISMATCH) when the resource
+   * changed since it was read.
+   *
+   * @generated from field: string etag = 8;
+   */
+  etag: string;
 };
 
 /**
