@@ -21,6 +21,8 @@ import { registerFlagAdminService } from './rpc/flag-admin-service.js';
 import { registerFlagResolverService } from './rpc/flag-resolver-service.js';
 import { FlagResolver } from './resolver/flag-resolver.js';
 import { KyselyFlagApplyStore } from './store/flag-apply-store.js';
+import { RESOLVE_TOKEN_KEY_BYTES, ResolveTokens } from './resolver/resolve-token.js';
+import { RESOLVE_TOKEN_KEY_ID, loadOrCreateServerKey } from './store/server-key-store.js';
 import { confidenceRoutes } from './routes/confidence.js';
 import { KyselyFlagAdminStore } from './store/flag-admin-store.js';
 import { RpcRuntimeAuthenticator } from './auth/runtime-auth.js';
@@ -85,11 +87,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const now = options.now ?? (() => new Date());
 
   const database = await openDatabase({ url: config.databaseUrl });
+  let resolveTokens: ResolveTokens;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     const seeded = await seedDefaults(database.db, now());
     if (seeded.projects.length + seeded.environments.length > 0) logger.info(seeded, 'created default project and environments');
+    // The key that signs resolve tokens, shared by every replica on this database; kept in memory.
+    resolveTokens = new ResolveTokens(await loadOrCreateServerKey(database.db, RESOLVE_TOKEN_KEY_ID, RESOLVE_TOKEN_KEY_BYTES, now()));
   } catch (err) {
     await database.close();
     throw err;
@@ -107,7 +112,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw err;
   }
   flagCatalog.startPolling();
-  const resolver = new FlagResolver(flagCatalog, new KyselyFlagApplyStore(database.db), now);
+  const resolver = new FlagResolver(flagCatalog, new KyselyFlagApplyStore(database.db), now, resolveTokens);
   const flagAdmin = {
     projects: new Projects(flagAdminStore, now, flagCatalog.changed),
     environments: new Environments(flagAdminStore, now, flagCatalog.changed),

@@ -7,7 +7,7 @@ import type { CompiledFlag } from '../flags/compile.js';
 import { resolveFlag, type EnvironmentsApply } from '../flags/evaluate.js';
 import type { EvaluationContext, FlagDefinition } from '../flags/model.js';
 import type { FlagApplyStore, ResolvedFlag } from './model.js';
-import { decodeResolveToken, encodeResolveToken } from './resolve-token.js';
+import type { ResolveTokenContent, ResolveTokens } from './resolve-token.js';
 
 /** Where compiled flags come from (the in-memory flag catalog). */
 export interface CompiledFlags {
@@ -21,6 +21,15 @@ export interface CompiledFlags {
  * credential holding both scopes).
  */
 export type ResolveMode = 'flags' | 'configs' | 'all';
+
+/** What `resolve` answers; `applyResolved` records its exposures (`apply: true`). */
+export interface ResolveResult {
+  resolved: ResolvedFlag[];
+  resolveId: string;
+  resolveToken: string;
+  /** What the token says: the flags this resolve served (every one not FLAG_NOT_FOUND) and their variants. */
+  token: ResolveTokenContent;
+}
 
 const MAX_NAMED_FLAGS = 1000;
 const MAX_APPLIES = 1000;
@@ -38,6 +47,8 @@ export class FlagResolver {
     private readonly catalog: CompiledFlags,
     private readonly applies: FlagApplyStore,
     private readonly now: () => Date,
+    /** Signs and verifies resolve tokens with the key every replica shares. */
+    private readonly tokens: ResolveTokens,
   ) {}
 
   /** Whether the credential may see the flag at all; an invisible flag is FLAG_NOT_FOUND. */
@@ -46,7 +57,7 @@ export class FlagResolver {
     return inProjects && (!def.secret || principal.class === 'SECRET');
   }
 
-  resolve(principal: CredentialPrincipal, names: readonly string[], context: EvaluationContext, mode: ResolveMode) {
+  resolve(principal: CredentialPrincipal, names: readonly string[], context: EvaluationContext, mode: ResolveMode): ResolveResult {
     if (names.length > MAX_NAMED_FLAGS) throw invalidArgument([{ field: 'flags', description: `at most ${MAX_NAMED_FLAGS} flags per request` }]);
     const environmentsApply = environmentsApplyFor(principal.environments);
     const options = { expectKind: mode === 'configs' ? 'config' : mode === 'flags' ? 'flag' : undefined } as const;
@@ -69,12 +80,33 @@ export class FlagResolver {
     const resolveId = randomUUID();
     const variants: Record<string, string | null> = {};
     for (const r of resolved) if (r.reason !== 'FLAG_NOT_FOUND') variants[r.flag.slice('flags/'.length)] = r.variant ?? null;
-    return { resolved, resolveId, resolveToken: encodeResolveToken({ resolveId, credential: principal.name, variants }) };
+    const token: ResolveTokenContent = { resolveId, credential: principal.name, variants };
+    return { resolved, resolveId, resolveToken: this.tokens.encode(token), token };
   }
 
-  /** Records that resolved values were used (exposure), for flags the token says this credential resolved. */
-  async apply(principal: CredentialPrincipal, resolveToken: string, flags: readonly { flag: string; applyTime: Date | undefined }[]) {
-    const token = decodeResolveToken(resolveToken);
+  /**
+   * `apply: true` on a resolve (ResolveFlags, ResolveConfigs, `/v1/flags:resolve`): records an
+   * exposure for every flag the resolve served, the same rows ApplyFlags with its token would
+   * record, so applying the token afterwards adds nothing. Resolves to how many were new.
+   */
+  applyResolved(result: ResolveResult): Promise<number> {
+    const receiveTime = this.now();
+    return this.record(
+      result.token,
+      Object.keys(result.token.variants).map((id) => ({ id, applyTime: receiveTime })),
+      receiveTime,
+    );
+  }
+
+  /**
+   * ApplyFlags: records that resolved values were used (exposure), for flags the token says this
+   * credential resolved. The token must verify with this installation's key (INVALID_RESOLVE_TOKEN)
+   * and be the caller's (RESOLVE_TOKEN_MISMATCH). Idempotent: one exposure per resolve and flag,
+   * the first apply's time kept; applying again (or after `apply: true`) succeeds and records nothing
+   * new. Resolves to how many exposures were new.
+   */
+  async apply(principal: CredentialPrincipal, resolveToken: string, flags: readonly { flag: string; applyTime: Date | undefined }[]): Promise<number> {
+    const token = this.tokens.decode(resolveToken);
     if (token.credential !== principal.name) {
       throw new DomainError('invalid_argument', 'RESOLVE_TOKEN_MISMATCH', 'resolve_token was issued to another credential', {
         fieldViolations: [{ field: 'resolve_token', description: 'issued to another credential' }],
@@ -83,27 +115,36 @@ export class FlagResolver {
     const violations: FieldViolation[] = [];
     if (flags.length === 0) violations.push({ field: 'flags', description: 'name at least one applied flag' });
     if (flags.length > MAX_APPLIES) violations.push({ field: 'flags', description: `at most ${MAX_APPLIES} per request` });
+    const receiveTime = this.now();
+    // A flag named twice in one request is one exposure: the first mention (and its apply time) counts.
+    const unique = new Map<string, Date>();
     flags.forEach((f, i) => {
       const id = f.flag.startsWith('flags/') ? f.flag.slice('flags/'.length) : f.flag;
-      if (!(id in token.variants)) violations.push({ field: `flags[${i}].flag`, description: `${f.flag} was not resolved with this token` });
+      if (!Object.hasOwn(token.variants, id)) violations.push({ field: `flags[${i}].flag`, description: `${f.flag} was not resolved with this token` });
+      else if (!unique.has(id)) unique.set(id, f.applyTime ?? receiveTime);
     });
     if (violations.length > 0) throw invalidArgument(violations);
-    const receiveTime = this.now();
-    await this.applies.insert(
-      flags.map((f) => {
-        const id = f.flag.startsWith('flags/') ? f.flag.slice('flags/'.length) : f.flag;
-        return {
-          id: this.applyIds.next(receiveTime),
-          resolveId: token.resolveId,
-          flag: `flags/${id}`,
-          variant: token.variants[id] ?? null,
-          credential: principal.name,
-          applyTime: f.applyTime ?? receiveTime,
-          receiveTime,
-        };
-      }),
+    return this.record(
+      token,
+      [...unique].map(([id, applyTime]) => ({ id, applyTime })),
+      receiveTime,
     );
-    return flags.length;
+  }
+
+  /** The one place exposures are written: one row per resolve and flag (the store ignores repeats). */
+  private record(token: ResolveTokenContent, flags: readonly { id: string; applyTime: Date }[], receiveTime: Date): Promise<number> {
+    if (flags.length === 0) return Promise.resolve(0);
+    return this.applies.insert(
+      flags.map((f) => ({
+        id: this.applyIds.next(receiveTime),
+        resolveId: token.resolveId,
+        flag: `flags/${f.id}`,
+        variant: token.variants[f.id] ?? null,
+        credential: token.credential,
+        applyTime: f.applyTime,
+        receiveTime,
+      })),
+    );
   }
 
   /** Definitions for SDKs that evaluate locally: the credential's flags, rules already filtered to its environments. */

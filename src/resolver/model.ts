@@ -31,5 +31,9 @@ export interface FlagApply {
 }
 
 export interface FlagApplyStore {
-  insert(applies: readonly FlagApply[]): Promise<void>;
+  /**
+   * Records exposures, at most one per `(resolveId, flag)`: a repeat of one already stored is
+   * ignored. Resolves to how many were new.
+   */
+  insert(applies: readonly FlagApply[]): Promise<number>;
 }

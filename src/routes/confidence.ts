@@ -95,10 +95,8 @@ export function confidenceRoutes(validator: CredentialValidator, resolver: FlagR
         const mode = hasScope(v.principal.scopes, 'configs:read') ? 'all' : 'flags';
         try {
           const result = resolver.resolve(v.principal, flags as string[], context as Record<string, JsonValue>, mode);
-          if (body.apply === true) {
-            const served = result.resolved.filter((r) => r.reason !== 'FLAG_NOT_FOUND').map((r) => ({ flag: r.flag, applyTime: undefined }));
-            if (served.length > 0) await resolver.apply(v.principal, result.resolveToken, served);
-          }
+          // Confidence SDKs that resolve with apply=true may still call /v1/flags:apply: one exposure either way.
+          if (body.apply === true) await resolver.applyResolved(result);
           sendJson(res, 200, {
             // Confidence leaves unknown flags out; its SDKs then report FLAG_NOT_FOUND themselves.
             resolvedFlags: result.resolved
@@ -132,6 +130,7 @@ export function confidenceRoutes(validator: CredentialValidator, resolver: FlagR
         if (!v) return;
         const flags = Array.isArray(body.flags) ? body.flags : [];
         try {
+          // Idempotent, as Confidence SDKs expect: re-applying answers 200 {} and records nothing new.
           await resolver.apply(
             v.principal,
             str(body.resolveToken) ?? str(body.resolve_token) ?? '',

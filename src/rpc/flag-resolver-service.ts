@@ -128,16 +128,14 @@ export function registerFlagResolverService(router: ConnectRouter, resolver: Fla
   ) => {
     const principal = credentialOf(values);
     const result = resolver.resolve(principal, req.flags, req.evaluationContext ?? {}, mode);
-    if (req.apply) {
-      const served = result.resolved.filter((r) => r.reason !== 'FLAG_NOT_FOUND').map((r) => ({ flag: r.flag, applyTime: undefined }));
-      if (served.length > 0) await resolver.apply(principal, result.resolveToken, served);
-    }
+    if (req.apply) await resolver.applyResolved(result);
     return { resolvedFlags: result.resolved.map(resolvedFlagToProto), resolveToken: result.resolveToken, resolveId: result.resolveId };
   };
   router.service(FlagResolverService, {
     resolveFlags: (req, ctx) => resolve(req, ctx.values, 'flags'),
     resolveConfigs: (req, ctx) => resolve(req, ctx.values, 'configs'),
     async applyFlags(req, ctx) {
+      // Idempotent: flags this token already applied (here or with apply=true) answer OK and add no row.
       await resolver.apply(
         credentialOf(ctx.values),
         req.resolveToken,

@@ -6,9 +6,14 @@ import { toDbTime } from './time.js';
 export class KyselyFlagApplyStore implements FlagApplyStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(applies: readonly FlagApply[]): Promise<void> {
-    if (applies.length === 0) return;
-    await this.db
+  /**
+   * One row per resolve and flag (SPEC §6): the unique index on `(resolve_token, flag)` with
+   * `on conflict do nothing` keeps the first apply and ignores repeats, also when two replicas
+   * record the same exposure at once. Returns how many rows were new.
+   */
+  async insert(applies: readonly FlagApply[]): Promise<number> {
+    if (applies.length === 0) return 0;
+    const result = await this.db
       .insertInto('flag_applies')
       .values(
         applies.map((a) => ({
@@ -21,6 +26,8 @@ export class KyselyFlagApplyStore implements FlagApplyStore {
           receive_time: toDbTime(a.receiveTime),
         })),
       )
-      .execute();
+      .onConflict((oc) => oc.columns(['resolve_token', 'flag']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n);
   }
 }

@@ -125,10 +125,8 @@ describe('FlagResolverService through the real server', () => {
     });
     expect([http.status, await http.json()]).toEqual([200, {}]);
     const rows = await server.app.database.db.selectFrom('flag_applies').select(['flag', 'variant', 'credential']).where('credential', '=', 'clients/app/credentials/applier').execute();
-    expect(rows).toEqual([
-      { flag: 'flags/new-checkout', variant: 'fast', credential: 'clients/app/credentials/applier' },
-      { flag: 'flags/new-checkout', variant: 'fast', credential: 'clients/app/credentials/applier' },
-    ]);
+    // Applied on RPC and again on /v1/flags:apply with the same token: one exposure per resolve and flag (SPEC §6).
+    expect(rows).toEqual([{ flag: 'flags/new-checkout', variant: 'fast', credential: 'clients/app/credentials/applier' }]);
   });
 
   it('hides flags outside the credential projects, also when named, and * covers a project created later', async () => {
