@@ -166,7 +166,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const retention = new AuditRetention(auditStore, config.auditRetention, now, logger);
   retention.start();
   const runtime: RuntimeAuthenticator = new RpcRuntimeAuthenticator(validator);
-  const clientCredentials = new ClientCredentials(credentialStore, flagCatalog, now, () => credentialCache.invalidate());
+  const clientCredentials = new ClientCredentials(credentialStore, flagCatalog, now, (change) => credentialCache.evict([change]));
   const sdkEvents = new SdkEvents(new KyselyEventStore(database.db), now);
 
   const health = new HealthState(new Set(ALL_SERVICES.map((s) => s.typeName)));

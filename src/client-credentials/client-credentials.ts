@@ -7,6 +7,7 @@ import { classifyImportedSecret, digestSecret, issueSecret, secretHint, validate
 import { parseIpRanges, parseOrigins } from '../credentials/allow-lists.js';
 import {
   clientName,
+  credentialKey,
   credentialName,
   type ClientRecord,
   type CredentialClass,
@@ -25,6 +26,13 @@ export interface Catalog {
   environmentExists(id: string): boolean;
   isProduction(id: string): boolean;
   projectExists(id: string): boolean;
+}
+
+/** What a write changed, named as change_log names it (the credential cache evicts by it). */
+export interface CredentialChange {
+  entity: 'client' | 'credential';
+  /** The client id, or `<client>/<credential>` (credentialKey). */
+  entityKey: string;
 }
 
 export interface ClientInput {
@@ -69,8 +77,8 @@ export class ClientCredentials {
     private readonly store: CredentialStore,
     private readonly catalog: Catalog,
     private readonly now: () => Date,
-    /** Called after every write, so this replica's credential cache drops stale entries at once. */
-    private readonly changed: () => void = () => undefined,
+    /** Told of every write, so this replica's credential cache drops what it changed at once. */
+    private readonly changed: (change: CredentialChange) => void = () => undefined,
   ) {}
 
   // ---- clients ----
@@ -82,7 +90,7 @@ export class ClientCredentials {
     const t = this.now();
     const record: ClientRecord = { id, ...input, createTime: t, updateTime: t, creator: actor, updater: actor, etag: newEtag() };
     if (!(await this.store.insertClient(record))) throw alreadyExists(clientName(id));
-    this.changed();
+    this.changed({ entity: 'client', entityKey: record.id });
     return record;
   }
 
@@ -112,7 +120,7 @@ export class ClientCredentials {
       if (violations.length > 0) throw invalidArgument(violations);
       return (await this.store.updateClient(next, paths, current.etag)) ? next : CONFLICT;
     });
-    this.changed();
+    this.changed({ entity: 'client', entityKey: next.id });
     return next;
   }
 
@@ -120,7 +128,7 @@ export class ClientCredentials {
   async deleteClient(name: string, etag?: string): Promise<void> {
     const [id] = parseName(name, ['clients']);
     const deleted = await this.store.deleteClient(id!, this.now(), etag || undefined);
-    this.changed();
+    this.changed({ entity: 'client', entityKey: id! });
     if (!deleted) throw etag ? await this.whyNotDeleted(name, () => this.getClient(name)) : notFound(name);
   }
 
@@ -151,7 +159,7 @@ export class ClientCredentials {
     const outcome = await this.store.insertCredential(record, digestSecret(issued.secret));
     if (outcome === 'id_taken') throw alreadyExists(credentialName(record));
     if (outcome === 'secret_taken') throw new DomainError('unavailable', 'SECRET_COLLISION', 'a freshly issued secret collided with an existing one; retry');
-    this.changed();
+    this.changed({ entity: 'credential', entityKey: credentialKey(record.clientId, record.id) });
     return { credential: record, secret: issued.secret };
   }
 
@@ -174,7 +182,7 @@ export class ClientCredentials {
         fieldViolations: [{ field: 'secret', description: 'already registered' }],
       });
     }
-    this.changed();
+    this.changed({ entity: 'credential', entityKey: credentialKey(record.clientId, record.id) });
     return { credential: record, secret };
   }
 
@@ -240,7 +248,7 @@ export class ClientCredentials {
       const next = this.updatedCredential(name, current, input, paths, actor);
       return (await this.store.updateCredential(next, paths, current.etag)) ? next : CONFLICT;
     });
-    this.changed();
+    this.changed({ entity: 'credential', entityKey: credentialKey(next.clientId, next.id) });
     return next;
   }
 
@@ -278,7 +286,7 @@ export class ClientCredentials {
       const next: CredentialRecord = { ...current, state: 'REVOKED', revokeTime: t, updateTime: t, updater: actor, etag: newEtag() };
       return (await this.store.updateCredential(next, ['state', 'revoke_time'], current.etag)) ? next : CONFLICT;
     });
-    this.changed();
+    this.changed({ entity: 'credential', entityKey: credentialKey(next.clientId, next.id) });
     return next;
   }
 
@@ -296,7 +304,7 @@ export class ClientCredentials {
       const swapped = await this.store.rotateSecret(next, digestSecret(issued.secret), new Date(t.getTime() + grace), current.etag);
       return swapped ? { credential: next, secret: issued.secret } : CONFLICT;
     });
-    this.changed();
+    this.changed({ entity: 'credential', entityKey: credentialKey(rotated.credential.clientId, rotated.credential.id) });
     return rotated;
   }
 
@@ -323,7 +331,7 @@ export class ClientCredentials {
   async deleteCredential(name: string, etag?: string): Promise<void> {
     const [clientId, id] = parseName(name, ['clients', 'credentials']);
     const deleted = await this.store.deleteCredential(clientId!, id!, this.now(), etag || undefined);
-    this.changed();
+    this.changed({ entity: 'credential', entityKey: credentialKey(clientId!, id!) });
     if (!deleted) throw etag ? await this.whyNotDeleted(name, () => this.getCredential(name)) : notFound(name);
   }
 

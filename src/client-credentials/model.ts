@@ -1,4 +1,5 @@
 /** Plain types of clients and their runtime credentials (SPEC §3); no secret, only digests. */
+import type { ChangeRow } from '../changes/change-feed.js';
 
 export type CredentialClass = 'PUBLISHABLE' | 'SECRET';
 export type CredentialFormat = 'KEY_PAIR' | 'CLIENT_SECRET' | 'UNLEASH' | 'PUBLISHABLE_KEY' | 'SECRET_KEY' | 'IMPORTED';
@@ -50,6 +51,8 @@ export interface CredentialRecord extends Audited {
 
 export const credentialName = (c: { clientId: string; id: string }) => `clients/${c.clientId}/credentials/${c.id}`;
 export const clientName = (clientId: string) => `clients/${clientId}`;
+/** How change_log names a credential (`entity_key` of entity `credential`). */
+export const credentialKey = (clientId: string, id: string) => `${clientId}/${id}`;
 
 /** A stored secret of a credential: during a rotation's grace period a credential has two. */
 export interface SecretRecord {
@@ -87,8 +90,10 @@ export interface CredentialStore {
 
   /** The credential a secret digest belongs to, with that secret's own expiry. */
   findBySecretDigest(digest: string): Promise<{ credential: CredentialRecord; secret: SecretRecord } | undefined>;
-  /** Highest change_log sequence number for credentials and clients (cache invalidation across replicas). */
+  /** The highest change_log sequence number, where the credential cache starts following. */
   latestChange(): Promise<number>;
+  /** change_log rows (ChangeFeed reads them to evict what other replicas changed). */
+  changesSince(after: number, also: readonly number[]): Promise<ChangeRow[]>;
   /** Persists last-use times gathered in memory (one write per credential, not per request). */
   recordLastUse(uses: ReadonlyMap<string, Date>): Promise<void>;
 }

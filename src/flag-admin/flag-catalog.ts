@@ -1,3 +1,4 @@
+import { ChangeFeed } from '../changes/change-feed.js';
 import { compileFlag, type CompiledFlag } from '../flags/compile.js';
 import { toDefinition } from './definition.js';
 import type { EnvironmentRecord, FlagAdminStore, FlagRecord } from './model.js';
@@ -22,15 +23,6 @@ export interface FlagCatalogOptions {
 const ENTITIES = new Set(['flag', 'project', 'environment']);
 
 /**
- * How long a gap in change_log sequence numbers is watched. On PostgreSQL a sequence number is
- * taken when a row is inserted but becomes visible only at commit, so a higher number can be seen
- * first; a number whose transaction rolled back never appears and is forgotten after this time.
- */
-const GAP_WATCH_MS = 60_000;
-/** At load, how many sequence numbers below the newest are checked for gaps. */
-const LOAD_LOOKBACK = 256;
-
-/**
  * The flags, environments and projects the resolver reads, in memory, with every flag compiled
  * once when it changes (never per request).
  *
@@ -44,23 +36,21 @@ export class FlagCatalog {
   private envs = new Map<string, CatalogEnvironment>();
   private projects = new Set<string>();
   private sortedFlags: readonly CompiledFlag[] = [];
-  private lastSeq = 0;
-  /** Sequence numbers below `lastSeq` not seen yet, with when they were first missed. */
-  private gaps = new Map<number, number>();
+  /** change_log, followed without missing late commits (src/changes/change-feed.ts). */
+  private readonly feed: ChangeFeed;
   private loaded = false;
   private running: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private changeCount = 0;
   private readonly onError: (err: unknown) => void;
-  private readonly clock: () => number;
 
   constructor(
     private readonly store: FlagCatalogStore,
     options: FlagCatalogOptions = {},
   ) {
     this.onError = options.onError ?? (() => undefined);
-    this.clock = options.clock ?? Date.now;
+    this.feed = new ChangeFeed(store, options.clock);
   }
 
   /** Reads every project, environment and flag, and compiles the flags. */
@@ -76,13 +66,7 @@ export class FlagCatalog {
     this.envs = new Map(snap.environments.map((e) => [e.id, environmentOf(e)]));
     this.compiled = new Map();
     for (const f of snap.flags) this.putFlag(f);
-    this.lastSeq = snap.seq;
-    this.gaps = new Map();
-    // Gaps just below the snapshot's position may be transactions still committing.
-    const recent = await this.store.changesSince(Math.max(0, snap.seq - LOAD_LOOKBACK), []);
-    const seen = new Set(recent.map((r) => r.seq));
-    const t = this.clock();
-    for (let s = Math.max(1, snap.seq - LOAD_LOOKBACK + 1); s <= snap.seq; s++) if (!seen.has(s)) this.gaps.set(s, t);
+    await this.feed.startAt(snap.seq);
     this.loaded = true;
     this.rebuild();
   }
@@ -166,28 +150,17 @@ export class FlagCatalog {
 
   /** The newest change_log sequence number applied. */
   get position(): number {
-    return this.lastSeq;
+    return this.feed.position;
   }
 
   private async applyChanges(): Promise<void> {
-    const rows = await this.store.changesSince(this.lastSeq, [...this.gaps.keys()]);
-    const t = this.clock();
     const flags = new Set<string>();
     const envs = new Set<string>();
     const projects = new Set<string>();
-    let expected = this.lastSeq + 1;
-    for (const row of rows) {
-      if (this.gaps.delete(row.seq)) {
-        // A late commit below lastSeq: apply it, nothing else to track.
-      } else {
-        for (let s = expected; s < row.seq; s++) this.gaps.set(s, t);
-        expected = row.seq + 1;
-        this.lastSeq = Math.max(this.lastSeq, row.seq);
-      }
+    for (const row of await this.feed.next()) {
       if (!ENTITIES.has(row.entity)) continue;
       (row.entity === 'flag' ? flags : row.entity === 'environment' ? envs : projects).add(row.entityKey);
     }
-    for (const [s, since] of this.gaps) if (t - since > GAP_WATCH_MS) this.gaps.delete(s);
     if (flags.size + envs.size + projects.size === 0) return;
 
     const [flagRows, envRows, projectRows] = await Promise.all([

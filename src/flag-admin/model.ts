@@ -2,6 +2,7 @@
  * Projects, environments and flags as the flag admin domain sees them, and the storage it needs
  * (implemented over Kysely in src/store/flag-admin-store.ts). No protobuf or Kysely types here.
  */
+import type { ChangeRow } from '../changes/change-feed.js';
 import type { FlagDefinitionParts } from './definition.js';
 
 /** What every admin resource carries (SPEC §1). `creator`/`updater` are null for built-ins. */
@@ -52,11 +53,7 @@ export type DeleteOutcome =
 /** Entities recorded in change_log by the flag admin domain. */
 export type ChangeEntity = 'flag' | 'project' | 'environment';
 
-export interface ChangeRow {
-  seq: number;
-  entity: string;
-  entityKey: string;
-}
+export type { ChangeRow } from '../changes/change-feed.js';
 
 /**
  * Storage for projects, environments and flags. Every write appends a change_log row

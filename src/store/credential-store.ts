@@ -1,11 +1,10 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { ClientRecord, CredentialRecord, CredentialStore, SecretRecord } from '../client-credentials/model.js';
+import { credentialKey, type ClientRecord, type CredentialRecord, type CredentialStore, type SecretRecord } from '../client-credentials/model.js';
 import type { ClientCredentialsTable, ClientsTable, Database } from './schema.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from './time.js';
+import { changesSince, latestChange, recordChange } from './change-log.js';
 import { changedColumns } from './swap.js';
 import { isUniqueViolation } from './unique-violation.js';
-
-const ENTITIES = ['credential', 'client'];
 
 function clientFromRow(r: Selectable<ClientsTable>): ClientRecord {
   return {
@@ -101,8 +100,8 @@ const CREDENTIAL_SPREAD = { rate_limit: ['rate_limit_requests', 'rate_limit_wind
 export class KyselyCredentialStore implements CredentialStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private async changed(tx: Transaction<Database>, entity: string, key: string, now: Date) {
-    await tx.insertInto('change_log').values({ entity, entity_key: key, change_time: toDbTime(now) }).execute();
+  private changed(tx: Transaction<Database>, entity: 'credential' | 'client', key: string, now: Date) {
+    return recordChange(tx, entity, key, now);
   }
 
   async insertClient(client: ClientRecord) {
@@ -164,7 +163,7 @@ export class KyselyCredentialStore implements CredentialStore {
           .insertInto('credential_secrets')
           .values({ digest: secretDigest, client_id: credential.clientId, credential_id: credential.id, expire_time: null, create_time: toDbTime(credential.createTime) })
           .execute();
-        await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, credential.createTime);
+        await this.changed(tx, 'credential', credentialKey(credential.clientId, credential.id), credential.createTime);
       });
       return 'ok';
     } catch (err) {
@@ -199,7 +198,7 @@ export class KyselyCredentialStore implements CredentialStore {
         .where('etag', '=', expectedEtag)
         .executeTakeFirst();
       if (res.numUpdatedRows === 0n) return false;
-      await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, credential.updateTime);
+      await this.changed(tx, 'credential', credentialKey(credential.clientId, credential.id), credential.updateTime);
       return true;
     });
   }
@@ -229,7 +228,7 @@ export class KyselyCredentialStore implements CredentialStore {
         .insertInto('credential_secrets')
         .values({ digest: newDigest, client_id: credential.clientId, credential_id: credential.id, expire_time: null, create_time: toDbTime(now) })
         .execute();
-      await this.changed(tx, 'credential', `${credential.clientId}/${credential.id}`, now);
+      await this.changed(tx, 'credential', credentialKey(credential.clientId, credential.id), now);
       return true;
     });
   }
@@ -240,7 +239,7 @@ export class KyselyCredentialStore implements CredentialStore {
       if (etag !== undefined) q = q.where('etag', '=', etag);
       const res = await q.executeTakeFirst();
       if (res.numDeletedRows === 0n) return false;
-      await this.changed(tx, 'credential', `${clientId}/${id}`, now);
+      await this.changed(tx, 'credential', credentialKey(clientId, id), now);
       return true;
     });
   }
@@ -261,13 +260,12 @@ export class KyselyCredentialStore implements CredentialStore {
     return { credential: credentialFromRow(credential), secret };
   }
 
-  async latestChange() {
-    const row = await this.db
-      .selectFrom('change_log')
-      .select((eb) => eb.fn.max('seq').as('seq'))
-      .where('entity', 'in', ENTITIES)
-      .executeTakeFirst();
-    return Number(row?.seq ?? 0);
+  latestChange() {
+    return latestChange(this.db);
+  }
+
+  changesSince(after: number, also: readonly number[]) {
+    return changesSince(this.db, after, also);
   }
 
   async recordLastUse(uses: ReadonlyMap<string, Date>) {

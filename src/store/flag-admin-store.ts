@@ -3,6 +3,7 @@ import type { FlagDefinitionParts } from '../flag-admin/definition.js';
 import type { ChangeEntity, DeleteOutcome, EnvironmentRecord, FlagAdminStore, FlagRecord, ProjectRecord } from '../flag-admin/model.js';
 import type { Database, EnvironmentsTable, FlagsTable, ProjectsTable } from './schema.js';
 import { fromDbTime, toDbTime } from './time.js';
+import { changesSince, latestChange, recordChange } from './change-log.js';
 import { changedColumns } from './swap.js';
 import { isForeignKeyViolation, isUniqueViolation } from './unique-violation.js';
 
@@ -133,8 +134,8 @@ function ruleEnvironments(rulesJson: string): string[] {
 export class KyselyFlagAdminStore implements FlagAdminStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private async changed(tx: Transaction<Database>, entity: ChangeEntity, key: string, now: Date) {
-    await tx.insertInto('change_log').values({ entity, entity_key: key, change_time: toDbTime(now) }).execute();
+  private changed(tx: Transaction<Database>, entity: ChangeEntity, key: string, now: Date) {
+    return recordChange(tx, entity, key, now);
   }
 
   /** Ids of the active credentials whose JSON list `column` names `id`. */
@@ -364,21 +365,15 @@ export class KyselyFlagAdminStore implements FlagAdminStore {
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
       .execute(async (tx) => {
-        const seq = await tx.selectFrom('change_log').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+        const seq = await latestChange(tx);
         const projects = (await tx.selectFrom('projects').selectAll().orderBy('id').execute()).map(projectFromRow);
         const environments = (await tx.selectFrom('environments').selectAll().orderBy('id').execute()).map(environmentFromRow);
         const flags = (await tx.selectFrom('flags').selectAll().orderBy('id').execute()).map(flagFromRow);
-        return { seq: Number(seq?.seq ?? 0), projects, environments, flags };
+        return { seq, projects, environments, flags };
       });
   }
 
-  async changesSince(after: number, also: readonly number[]) {
-    const rows = await this.db
-      .selectFrom('change_log')
-      .select(['seq', 'entity', 'entity_key'])
-      .where((eb) => (also.length === 0 ? eb('seq', '>', after) : eb.or([eb('seq', '>', after), eb('seq', 'in', [...also])])))
-      .orderBy('seq')
-      .execute();
-    return rows.map((r) => ({ seq: Number(r.seq), entity: r.entity, entityKey: r.entity_key }));
+  changesSince(after: number, also: readonly number[]) {
+    return changesSince(this.db, after, also);
   }
 }
