@@ -58,6 +58,8 @@ import { seedDefaults } from './store/seed.js';
 const READ_MAX_BYTES = 4 * 1024 * 1024;
 /** How often each replica checks the change log for other replicas' credential changes. */
 const CHANGE_POLL_MS = 500;
+/** How long the audit writer thread may take to finish its batch and exit before it is terminated. */
+const AUDIT_THREAD_EXIT_MS = 1_000;
 /** How often last-use times gathered in memory are written. */
 const LAST_USE_FLUSH_MS = 5_000;
 
@@ -237,7 +239,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   try {
     listener = await listen(handler, config.port, config.host);
   } catch (err) {
-    await auditWriter.close();
+    await auditWriter.close(AUDIT_THREAD_EXIT_MS);
     await database.close();
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
@@ -261,8 +263,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         retention.stop();
         await lastUse.close();
         await rateLimits.close();
-        await audit.close();
-        await auditWriter.close();
+        // The audit trail gets the shutdown timeout again: in-flight calls may have used all of
+        // it, and their records are what is left to write. A store that does not answer costs
+        // that long and no longer (the records not written are counted in the log).
+        await audit.close(config.shutdownTimeoutMs);
+        await auditWriter.close(AUDIT_THREAD_EXIT_MS);
         await database.close();
         logger.info('latchkey stopped');
       })();

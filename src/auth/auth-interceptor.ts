@@ -70,9 +70,11 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
     }
 
     let actor: string | null = null;
-    const record = (outcome: string, resource: string | null) => {
+    // Admin changes are recorded one by one and the answer waits for the record (AuditLog.recordAdmin).
+    const record = async (outcome: string, resource: string | null) => {
       if (!policy.mutates) return;
-      audit.record({
+      if (info) info.adminAudited = true;
+      await audit.recordAdmin({
         kind: 'ADMIN_CHANGE',
         time: now(),
         actor,
@@ -102,10 +104,10 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
       }
       req.contextValues.set(principalKey, principal);
       const res = await next(req);
-      record('OK', resourceOf(requestMessage, (res as { message?: unknown }).message));
+      await record('OK', resourceOf(requestMessage, (res as { message?: unknown }).message));
       return res;
     } catch (err) {
-      record(err instanceof DomainError ? err.reason : 'ERROR', resourceOf(requestMessage, undefined));
+      await record(err instanceof DomainError ? err.reason : 'ERROR', resourceOf(requestMessage, undefined));
       throw err;
     }
   };

@@ -15,7 +15,8 @@ require(workerData.entry).runAuditWriterThread(parentPort, workerData.data);
 `;
 
 export interface ClosableAuditWriter extends AuditWriter {
-  close(): Promise<void>;
+  /** Lets a batch in progress finish for at most `timeoutMs`, then stops. */
+  close(timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -74,8 +75,12 @@ export class ThreadedAuditWriter implements ClosableAuditWriter {
     });
   }
 
-  /** Lets the thread finish the batches it holds, closes its connection and waits for it to exit. */
-  async close(): Promise<void> {
+  /**
+   * Lets the thread finish the batches it holds, closes its connection and waits for it to exit;
+   * a thread stuck on a store that does not answer is terminated after `timeoutMs` (AuditLog
+   * still holds, and reports, the records of a batch that did not complete).
+   */
+  async close(timeoutMs: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const worker = await this.thread?.catch(() => undefined);
@@ -83,7 +88,9 @@ export class ThreadedAuditWriter implements ClosableAuditWriter {
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.ref();
     worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+    const timer = setTimeout(() => void worker.terminate(), timeoutMs);
     await exited;
+    clearTimeout(timer);
   }
 
   private running(): Promise<Worker> {

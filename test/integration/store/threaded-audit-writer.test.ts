@@ -51,7 +51,7 @@ describe.each([
   });
 
   afterEach(async () => {
-    await writer.close();
+    await writer.close(5_000);
     await database.close();
     await testStore.remove();
   });
@@ -98,11 +98,11 @@ describe.each([
 
   test('close waits for the batches it holds, then refuses new ones', async () => {
     const pending = writer.insertBatch(records(30));
-    await writer.close();
+    await writer.close(5_000);
     await pending;
     expect(await store.list({}, undefined, 1000)).toHaveLength(30);
     await expect(writer.insertBatch(records(1, 30))).rejects.toThrow('the audit writer is closed');
-    await writer.close(); // a second close is harmless
+    await writer.close(5_000); // a second close is harmless
   });
 });
 
@@ -135,7 +135,7 @@ describe('starting the audit writer', () => {
       expect(writer).not.toBeInstanceOf(ThreadedAuditWriter);
       await writer.insertBatch(records(4));
       expect(await store.list({}, undefined, 10)).toEqual(records(4));
-      await writer.close();
+      await writer.close(5_000);
     } finally {
       await database.close();
     }
@@ -148,7 +148,7 @@ describe('starting the audit writer', () => {
       await migrateToLatest(database.db);
       const writer = await startAuditWriter(sqlite.url, new KyselyAuditStore(database.db));
       expect(writer).toBeInstanceOf(ThreadedAuditWriter);
-      await writer.close();
+      await writer.close(5_000);
     } finally {
       await database.close();
       await sqlite.remove();
