@@ -8,9 +8,15 @@ import { originAllowed, parseOrigins, type OriginPatterns } from '../credentials
  */
 export const CREDENTIAL_HEADERS = ['Authorization', 'X-Client-ID', 'X-Client-Secret', 'X-Request-Id'];
 export const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'];
+/**
+ * What the browser SDKs of the compatibility routes send: OFREP's web provider revalidates with
+ * If-None-Match, Unleash's frontend SDK names itself in unleash-* headers, Reflag's browser SDK
+ * sends its version.
+ */
+export const SDK_HEADERS = ['If-None-Match', 'unleash-appname', 'unleash-connection-id', 'unleash-sdk', 'unleash-client-spec', 'reflag-sdk-version'];
 
 const ALLOWED_METHODS = [...new Set([...connectCors.allowedMethods, 'GET', 'POST', 'OPTIONS'])].join(', ');
-const ALLOWED_HEADERS = [...connectCors.allowedHeaders, ...CREDENTIAL_HEADERS].join(', ');
+const ALLOWED_HEADERS = [...connectCors.allowedHeaders, ...CREDENTIAL_HEADERS, ...SDK_HEADERS].join(', ');
 const EXPOSED_HEADERS = [...connectCors.exposedHeaders, ...RATE_LIMIT_HEADERS, 'X-Request-Id', 'ETag'].join(', ');
 const MAX_AGE_SECONDS = '7200';
 
