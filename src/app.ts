@@ -38,6 +38,7 @@ import { SdkEvents } from './events/events.js';
 import { registerEventService } from './rpc/event-service.js';
 import { KyselyEventStore } from './store/event-store.js';
 import { RateLimits } from './rate-limit/rate-limits.js';
+import { FailedAttempts } from './rate-limit/failed-attempts.js';
 import { Metrics } from './metrics/metrics.js';
 import { AuditRetention } from './audit/retention.js';
 import { HealthState, registerHealth } from './rpc/health.js';
@@ -153,6 +154,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const trustedProxies = parseIpRanges(config.trustedProxies);
   if (!trustedProxies.ok) throw new Error('LATCHKEY_TRUSTED_PROXIES passed validation but does not parse'); // config.ts uses the same parser
   const rateLimits = RateLimits.create({ redisUrl: config.redisUrl, logger });
+  // Failed-attempt budgets (SPEC §3), one per client address and per API client id, shared by the
+  // runtime pipeline, the token endpoint, AuthService and management authentication.
+  const failures = new FailedAttempts(rateLimits, config.defaultRateLimit);
+  const throttle = { failures, trustedProxies: trustedProxies.ranges, now };
   const metrics = new Metrics(audit);
   const validator = new CredentialValidator({
     cache: credentialCache,
@@ -161,6 +166,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     lastUse,
     limits: rateLimits,
     defaultLimit: config.defaultRateLimit,
+    failures,
     now,
     observe: (outcome) => metrics.observeValidation(outcome),
     auditValidations: config.auditValidations,
@@ -177,7 +183,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const routes = (router: ConnectRouter) => {
     // Services whose methods later work implements answer UNIMPLEMENTED until then.
     registerApiClientService(router, apiClients);
-    registerAuthService(router, apiClients);
+    registerAuthService(router, apiClients, throttle);
     registerAuditService(router, {
       store: auditStore,
       flush: () => audit.flush(),
@@ -195,12 +201,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   const rpc = connectNodeAdapter({
     routes,
-    interceptors: [errorInterceptor(logger), authInterceptor({ apiClients, runtime, audit, now })],
+    interceptors: [errorInterceptor(logger), authInterceptor({ apiClients, runtime, audit, now, throttle })],
     readMaxBytes: READ_MAX_BYTES,
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
   });
 
-  const plainRoutes = new PlainRouter().add(oauthTokenRoute(apiClients)).add(credentialSelfRoute(validator)).add({
+  const plainRoutes = new PlainRouter().add(oauthTokenRoute(apiClients, throttle)).add(credentialSelfRoute(validator)).add({
     method: 'GET',
     path: '/healthz',
     async handle(_req, res) {

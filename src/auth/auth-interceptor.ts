@@ -5,6 +5,7 @@ import type { ApiClients } from '../iam/api-clients.js';
 import type { RateState } from '../rate-limit/rate-limits.js';
 import { rateLimitHeaders } from '../rate-limit/headers.js';
 import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
+import type { ClientThrottle } from './client-throttle.js';
 import { authenticateManagement } from './management-auth.js';
 import { METHOD_POLICIES, type MethodPolicy } from './method-policy.js';
 import { principalKey, type CredentialPrincipal } from './principal.js';
@@ -35,6 +36,8 @@ export interface AuthInterceptorDeps {
   runtime: RuntimeAuthenticator;
   audit: AuditLog;
   now: () => Date;
+  /** Failed-attempt throttle of management authentication (SPEC §3); none = unthrottled. */
+  throttle?: ClientThrottle;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface AuthInterceptorDeps {
  * caller, and puts the principal on the context for handlers. Management calls
  * that change something are recorded in the audit trail, refused or not.
  */
-export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterceptorDeps): Interceptor {
+export function authInterceptor({ apiClients, runtime, audit, now, throttle }: AuthInterceptorDeps): Interceptor {
   return (next) => async (req) => {
     const procedure = procedureOf(req.method);
     const policy = METHOD_POLICIES[procedure];
@@ -92,7 +95,10 @@ export function authInterceptor({ apiClients, runtime, audit, now }: AuthInterce
     };
     const requestMessage = (req as { message?: unknown }).message;
     try {
-      const principal = await authenticateManagement(req.header, apiClients);
+      const principal = await authenticateManagement(req.header, apiClients, throttle, {
+        peerAddress: info?.peerAddress ?? '',
+        onRate: rateHeadersInto(req.contextValues.get(extraResponseHeadersKey)),
+      });
       actor = principal.name;
       if (!principal.permissions.has(policy.permission)) {
         throw new DomainError(

@@ -4,6 +4,7 @@ import { hasScope, type RuntimeScope } from '../credentials/scopes.js';
 import { constantTimeEqual, digestSecret, extractPresentedCredential, unleashScopeMatches } from '../credentials/index.js';
 import { clientAddress, ipAllowed, originAllowed, type IpRanges } from '../credentials/allow-lists.js';
 import { DomainError } from '../domain/errors.js';
+import { FailedAttempts, addressKey } from '../rate-limit/failed-attempts.js';
 import type { Limit, RateLimits, RateState } from '../rate-limit/rate-limits.js';
 import type { CachedCredential, CredentialCache } from './credential-cache.js';
 import type { LastUseTracker } from './last-use.js';
@@ -54,8 +55,13 @@ const denied = (reason: string, message: string) => new DomainError('permission_
  * The runtime credential check of SPEC §3, steps 1–7 in order; the first
  * failure answers. Every validation, passed or refused, is recorded in the
  * audit trail (never with a secret: an unknown one appears as the first 8
- * hex characters of its digest). Step 8, rate limiting, follows in the
- * transport layer once the credential is known.
+ * hex characters of its digest). Step 8, rate limiting, follows once the
+ * credential is known.
+ *
+ * Failed attempts are throttled (SPEC §3): a missing, malformed or unknown
+ * credential spends the default budget of its client address, and an address
+ * whose budget is spent is refused with step 8's answer before anything else,
+ * before the secret is digested or looked up, whatever credential it sends.
  */
 export class CredentialValidator {
   private readonly cache: CredentialCache;
@@ -64,6 +70,7 @@ export class CredentialValidator {
   private readonly lastUse: LastUseTracker;
   private readonly limits: RateLimits;
   private readonly defaultLimit: Limit;
+  private readonly failures: FailedAttempts;
   private readonly now: () => Date;
   private readonly observe: (outcome: string) => void;
   private readonly auditValidations: boolean;
@@ -77,6 +84,8 @@ export class CredentialValidator {
     limits: RateLimits;
     /** The server default, for credentials without their own `rate_limit`. */
     defaultLimit: Limit;
+    /** Failed-attempt budgets, shared with the token endpoint and the management API; by default its own over `limits`. */
+    failures?: FailedAttempts;
     now: () => Date;
     /** Told every outcome (`OK` or the refusal reason), for metrics. */
     observe?: (outcome: string) => void;
@@ -89,6 +98,7 @@ export class CredentialValidator {
     this.lastUse = deps.lastUse;
     this.limits = deps.limits;
     this.defaultLimit = deps.defaultLimit;
+    this.failures = deps.failures ?? new FailedAttempts(deps.limits, deps.defaultLimit);
     this.now = deps.now;
     this.observe = deps.observe ?? (() => undefined);
     this.auditValidations = deps.auditValidations ?? true;
@@ -97,17 +107,36 @@ export class CredentialValidator {
   async validate(req: PresentedRequest): Promise<ValidatedCredential> {
     const address = clientAddress(req.peerAddress, req.forwardedFor, this.trustedProxies);
     const known: KnownParts = { credential: null, client: null, digestPrefix: null, limit: this.defaultLimit };
+    // An address that spent its failed-attempt budget is refused before any lookup. Answered
+    // from memory without an await; skipped entirely while nothing is blocked.
+    if (!this.failures.none) {
+      const blocked = this.failures.blocked([addressKey(address)], this.now().getTime());
+      if (blocked) {
+        req.onRate?.(blocked.state);
+        this.record(req, address, known, 'RATE_LIMITED');
+        throw this.failures.refusal(blocked.key, blocked.state);
+      }
+    }
     let result: ValidatedCredential;
     try {
       result = await this.check(req, address, known);
-    } catch (err) {
-      // Headers still report a budget: the credential's (not spent by a refusal) once it is
-      // known, else the default budget of the client address, which failed attempts spend.
+    } catch (caught) {
+      let err = caught;
       const nowMs = this.now().getTime();
-      const state =
-        known.credential !== null
-          ? await this.limits.peek(`credential:${known.credential}`, known.limit, nowMs)
-          : (await this.limits.consume(`address:${address}`, this.defaultLimit, nowMs)).state;
+      let state: RateState;
+      if (known.credential !== null) {
+        // A known credential refused before step 8: its budget, not spent by a refusal.
+        state = await this.limits.peek(`credential:${known.credential}`, known.limit, nowMs);
+      } else if (err instanceof DomainError) {
+        // Missing, malformed or unknown: a failed attempt, which spends the address budget. One
+        // counted after the budget was spent (concurrent guesses, or spent on another replica)
+        // is answered as the rate limit, not as what the lookup found.
+        const spent = await this.failures.fail([addressKey(address)], nowMs);
+        state = spent.state;
+        if (!spent.allowed) err = this.failures.refusal(spent.key, state);
+      } else {
+        state = await this.limits.peek(addressKey(address), this.defaultLimit, nowMs); // our fault, not the caller's
+      }
       req.onRate?.(state);
       this.record(req, address, known, err instanceof DomainError ? err.reason : 'ERROR');
       throw err;

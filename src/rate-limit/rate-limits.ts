@@ -48,8 +48,11 @@ export class RateLimits {
     return limits;
   }
 
-  /** Counts one request against `key`'s budget; `allowed` false when the budget is spent. */
-  async consume(key: string, limit: Limit, nowMs: number): Promise<{ allowed: boolean; state: RateState }> {
+  /**
+   * Counts one request against `key`'s budget; `allowed` false when the budget is spent.
+   * `resetAtMs` is when the window ends, to the millisecond (the state has whole seconds).
+   */
+  async consume(key: string, limit: Limit, nowMs: number): Promise<{ allowed: boolean; state: RateState; resetAtMs: number }> {
     const limiter = this.limiterFor(limit);
     let res: RateLimiterRes;
     let allowed = true;
@@ -66,7 +69,7 @@ export class RateLimits {
       resetUnixSeconds: Math.ceil((nowMs + res.msBeforeNext) / 1000),
     };
     if (!allowed) state.retryAfterSeconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    return { allowed, state };
+    return { allowed, state, resetAtMs: nowMs + res.msBeforeNext };
   }
 
   /** The budget of `key` without spending from it (for requests refused before step 8). */
