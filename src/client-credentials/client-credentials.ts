@@ -3,7 +3,7 @@ import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../dom
 import { alreadyExists, checkUpdateMask, chooseId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkLabels, checkText, MAX_DESCRIPTION, MAX_DISPLAY_NAME } from '../domain/text-limits.js';
-import { classifyImportedSecret, digestSecret, issueSecret, secretHint, validateScopes } from '../credentials/index.js';
+import { classifyImportedSecret, digestSecret, issueSecret, secretHint, unleashScopeMatches, validateScopes } from '../credentials/index.js';
 import { parseIpRanges, parseOrigins } from '../credentials/allow-lists.js';
 import {
   clientName,
@@ -65,6 +65,8 @@ const MAX_LIST = 100;
 
 /** Formats whose secret spells out environment or project, which therefore cannot change later. */
 const SCOPE_IN_SECRET: ReadonlySet<CredentialFormat> = new Set(['UNLEASH', 'PUBLISHABLE_KEY', 'SECRET_KEY']);
+/** The hint of an imported Unleash token keeps its visible `<project>:<environment>.` part (credentials/hint.ts): its scope is in the secret too. */
+const UNLEASH_HINT = /^[^\s:]+:[^\s:.]+\./;
 
 /**
  * Clients and their runtime credentials (SPEC §3): validation of every
@@ -173,6 +175,16 @@ export class ClientCredentials {
     }
     const shape = classifyImportedSecret(secret);
     if (!shape.ok) violations.push({ field: 'secret', description: shape.reason });
+    // An Unleash token names its project and environment; a credential that said otherwise would
+    // refuse the token on every request (SPEC §3: the visible part must match the stored scope).
+    if (shape.ok && shape.unleash && !unleashScopeMatches(shape.unleash, input)) {
+      const { projects, environment } = shape.unleash;
+      const wanted = projects === '*' ? '["*"]' : Array.isArray(projects) ? 'two or more project ids' : `["${projects}"]`;
+      violations.push({
+        field: 'secret',
+        description: `this Unleash token is for ${projects === '*' ? 'every project' : Array.isArray(projects) ? 'several projects' : `project ${projects}`} in environment ${environment}: set environments to ["${environment}"] and projects to ${wanted}`,
+      });
+    }
     if (violations.length > 0) throw invalidArgument(violations);
     const record = this.newCredential(client.id, id, input, { class: input.class!, format: 'IMPORTED', publicId: null, secretHint: secretHint(secret) }, actor);
     const outcome = await this.store.insertCredential(record, digestSecret(secret));
@@ -256,7 +268,8 @@ export class ClientCredentials {
     if (current.state === 'REVOKED') {
       throw new DomainError('failed_precondition', 'CREDENTIAL_REVOKED', `${name} is revoked and cannot be changed or un-revoked; create a new credential`);
     }
-    if (SCOPE_IN_SECRET.has(current.format) && (paths.includes('environments') || paths.includes('projects'))) {
+    const scopeInSecret = SCOPE_IN_SECRET.has(current.format) || (current.format === 'IMPORTED' && UNLEASH_HINT.test(current.secretHint));
+    if (scopeInSecret && (paths.includes('environments') || paths.includes('projects'))) {
       throw new DomainError(
         'failed_precondition',
         'SCOPE_IN_SECRET',

@@ -1,8 +1,8 @@
 import { parseCredentialToken } from './parse.js';
 import { reservedPrefixOf } from './shapes.js';
-import type { ImportedShape } from './types.js';
+import type { ImportedShape, UnleashVisiblePart } from './types.js';
 
-export type ImportedSecretCheck = { ok: true; shape: ImportedShape } | { ok: false; reason: string };
+export type ImportedSecretCheck = { ok: true; shape: ImportedShape; unleash?: UnleashVisiblePart } | { ok: false; reason: string };
 
 /**
  * Whether a secret the caller already has can be registered as an IMPORTED
@@ -38,5 +38,6 @@ export function classifyImportedSecret(secret: string): ImportedSecretCheck {
   if (credential.format === 'KEY_PAIR') {
     return { ok: false, reason: 'key pairs cannot be imported: a key pair is accepted only with its client id, which an import does not keep' };
   }
-  return { ok: true, shape: credential.format === 'IMPORTED' ? credential.importedShape ?? 'opaque' : 'latchkey' };
+  const shape = credential.format === 'IMPORTED' ? (credential.importedShape ?? 'opaque') : 'latchkey';
+  return credential.unleash ? { ok: true, shape, unleash: credential.unleash } : { ok: true, shape };
 }

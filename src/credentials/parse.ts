@@ -104,7 +104,15 @@ export function parseCredentialToken(token: string): TokenParse {
 
   if (token.length < IMPORTED_MIN_LENGTH) return malformed(`the credential is too short (latchkey secrets and imported keys have at least ${IMPORTED_MIN_LENGTH} characters)`);
   if (token.length > IMPORTED_MAX_LENGTH) return malformed(`the credential is too long (at most ${IMPORTED_MAX_LENGTH} characters)`);
-  return { kind: 'ok', credential: { format: 'IMPORTED', secret: token, importedShape: importedShapeOf(token) } };
+  const importedShape = importedShapeOf(token);
+  if (importedShape === 'unleash-v2') {
+    // Unleash's own token shows its scope as latchkey's does: the pipeline holds it to the same rule.
+    const colon = token.indexOf(':');
+    const dot = token.indexOf('.', colon);
+    const unleash = { projects: toUnleashProjects(token.slice(0, colon)), environment: token.slice(colon + 1, dot) };
+    return { kind: 'ok', credential: { format: 'IMPORTED', secret: token, importedShape, unleash } };
+  }
+  return { kind: 'ok', credential: { format: 'IMPORTED', secret: token, importedShape } };
 }
 
 function parseKeyPair(token: string): TokenParse {

@@ -3,15 +3,16 @@ import { GOLDEN } from './fixtures.js';
 
 describe('classifyImportedSecret', () => {
   it.each([
-    ['an Unleash v1 hex token', 'aaaaaaaa0123456789abcdef0123456789abcdef0123456789abcdef01234567', 'unleash-v1'],
-    ['an Unleash v2 token', 'default:production.0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071', 'unleash-v2'],
-    ['an Unleash admin token', '*:*.0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9', 'unleash-v2'],
-    ['a proxy client key of 16+ characters', 'proxy-client-key-0001', 'opaque'],
-    ['a key from another system', 'ak_9f8e7d6c5b4a39281706f5e4d3c2b1a0', 'opaque'],
-    ['a CLIENT_SECRET another latchkey issued', GOLDEN.clientSecret, 'latchkey'],
-    ['an UNLEASH token another latchkey issued', GOLDEN.unleashOne, 'latchkey'],
-  ])('accepts %s', (_, secret, shape) => {
-    expect(classifyImportedSecret(secret)).toEqual({ ok: true, shape });
+    ['an Unleash v1 hex token', 'aaaaaaaa0123456789abcdef0123456789abcdef0123456789abcdef01234567', 'unleash-v1', undefined],
+    // Unleash tokens name their scope; the import and every request hold the credential to it.
+    ['an Unleash v2 token', 'default:production.0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071', 'unleash-v2', { projects: 'default', environment: 'production' }],
+    ['an Unleash admin token', '*:*.0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9', 'unleash-v2', { projects: '*', environment: '*' }],
+    ['a proxy client key of 16+ characters', 'proxy-client-key-0001', 'opaque', undefined],
+    ['a key from another system', 'ak_9f8e7d6c5b4a39281706f5e4d3c2b1a0', 'opaque', undefined],
+    ['a CLIENT_SECRET another latchkey issued', GOLDEN.clientSecret, 'latchkey', undefined],
+    ['an UNLEASH token another latchkey issued', GOLDEN.unleashOne, 'latchkey', { projects: 'default', environment: 'production' }],
+  ])('accepts %s', (_, secret, shape, unleash) => {
+    expect(classifyImportedSecret(secret)).toEqual(unleash ? { ok: true, shape, unleash } : { ok: true, shape });
   });
 
   it.each([

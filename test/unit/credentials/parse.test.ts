@@ -79,7 +79,10 @@ describe('parseCredentialToken: imported secrets', () => {
     const unleashIssued = 'default:development.be2a4c5b7a8c3d9e1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0d1e2';
     const admin = '*:*.be2a4c5b7a8c3d9e1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0d1e2';
     expect(parseCredentialToken(v1)).toEqual({ kind: 'ok', credential: { format: 'IMPORTED', secret: v1, importedShape: 'unleash-v1' } });
-    expect(parseCredentialToken(v2)).toEqual({ kind: 'ok', credential: { format: 'IMPORTED', secret: v2, importedShape: 'unleash-v2' } });
+    expect(parseCredentialToken(v2)).toEqual({
+      kind: 'ok',
+      credential: { format: 'IMPORTED', secret: v2, importedShape: 'unleash-v2', unleash: { projects: 'default', environment: 'production' } },
+    });
     expect(parseCredentialToken(unleashIssued)).toMatchObject({ kind: 'ok', credential: { format: 'IMPORTED', importedShape: 'unleash-v2' } });
     expect(parseCredentialToken(admin)).toMatchObject({ kind: 'ok', credential: { format: 'IMPORTED', importedShape: 'unleash-v2' } });
     expect(parseCredentialToken('proxy-client-key-0001')).toEqual({ kind: 'ok', credential: { format: 'IMPORTED', secret: 'proxy-client-key-0001', importedShape: 'opaque' } });
