@@ -1,6 +1,6 @@
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
 import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../domain/etag.js';
-import { alreadyExists, checkUpdateMask, chooseId, notFound, parseName } from '../domain/names.js';
+import { alreadyExists, checkUpdateMask, chooseId, idOfReference, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkLabels, checkText, MAX_DESCRIPTION, MAX_DISPLAY_NAME } from '../domain/text-limits.js';
 import { classifyImportedSecret, digestSecret, issueSecret, secretHint, unleashScopeMatches, validateScopes } from '../credentials/index.js';
@@ -142,7 +142,8 @@ export class ClientCredentials {
 
   // ---- credentials ----
 
-  async createCredential(parent: string, requestedId: string, input: CredentialInput, actor: string | null) {
+  async createCredential(parent: string, requestedId: string, given: CredentialInput, actor: string | null) {
+    const input = withReferenceIds(given);
     const client = await this.getClient(parent);
     const id = chooseId(requestedId, 'credential_id');
     const violations = this.checkCredential(input, 'create');
@@ -166,7 +167,8 @@ export class ClientCredentials {
   }
 
   /** Registers a secret the caller already has (migrations from Unleash and others need no redeploy). */
-  async importCredential(parent: string, requestedId: string, input: CredentialInput, secret: string, actor: string | null) {
+  async importCredential(parent: string, requestedId: string, given: CredentialInput, secret: string, actor: string | null) {
+    const input = withReferenceIds(given);
     const client = await this.getClient(parent);
     const id = chooseId(requestedId, 'credential_id');
     const violations = this.checkCredential({ ...input, format: 'IMPORTED' }, 'create');
@@ -252,7 +254,8 @@ export class ClientCredentials {
    * land on a state it did not see: a concurrent revoke, or a concurrent change of another field,
    * survives it (src/domain/etag.ts).
    */
-  async updateCredential(name: string, input: CredentialInput, mask: readonly string[], actor: string | null, etag?: string) {
+  async updateCredential(name: string, given: CredentialInput, mask: readonly string[], actor: string | null, etag?: string) {
+    const input = withReferenceIds(given);
     const paths = checkUpdateMask(mask, CREDENTIAL_UPDATABLE);
     const next = await untilSwapped(name, async () => {
       const current = await this.getCredential(name);
@@ -402,6 +405,15 @@ function checkClient(input: ClientInput): FieldViolation[] {
     ...checkText('client.description', input.description, MAX_DESCRIPTION),
     ...checkLabels('client.labels', input.labels),
   ];
+}
+
+/** Environments and projects as ids, whichever spelling the caller used (`production` or `environments/production`). */
+function withReferenceIds(input: CredentialInput): CredentialInput {
+  return {
+    ...input,
+    environments: input.environments.map((e) => idOfReference(e, 'environments')),
+    projects: input.projects.map((p) => idOfReference(p, 'projects')),
+  };
 }
 
 function unique<T>(xs: readonly T[]): T[] {

@@ -47,6 +47,17 @@ export function parseName(name: string, collections: readonly string[], field = 
   return collections.map((_, i) => parts[i * 2 + 1]!);
 }
 
+/**
+ * A reference to a project or environment as callers write it: the id (`default`) or the
+ * resource name (`projects/default`). Both spellings are accepted wherever one is referenced;
+ * this returns the id (what is stored), and leaves anything else as it came for validation to
+ * report.
+ */
+export function idOfReference(value: string, collection: 'projects' | 'environments'): string {
+  const prefix = `${collection}/`;
+  return value.startsWith(prefix) ? value.slice(prefix.length) : value;
+}
+
 export function notFound(name: string): DomainError {
   return new DomainError('not_found', 'NOT_FOUND', `${name} not found`, { metadata: { resource: name } });
 }

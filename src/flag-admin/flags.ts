@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
 import { checkEtag, CONFLICT, etagMismatch, newEtag, untilSwapped } from '../domain/etag.js';
-import { alreadyExists, chooseId, isValidId, notFound, parseName } from '../domain/names.js';
+import { alreadyExists, chooseId, idOfReference, isValidId, notFound, parseName } from '../domain/names.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { checkText, MAX_DESCRIPTION } from '../domain/text-limits.js';
 import { FLAG_KINDS, OPERATORS, type FlagKind, type JsonValue, type Operator } from '../flags/model.js';
@@ -105,7 +105,7 @@ function rulesOf(input: FlagInput['rules'], out: Sink): RuleDef[] {
   return input.map((r, i) => ({
     name: r.name,
     enabled: r.enabled,
-    environments: [...r.environments],
+    environments: r.environments.map((e) => idOfReference(e, 'environments')),
     conditions: r.conditions.map((c, j): ConditionDef => {
       const at = `flag.rules[${i}].conditions[${j}]`;
       const operator = enumOf<Operator>(c.operator, OPERATORS, `${at}.operator`, 'operator', out);
@@ -259,19 +259,19 @@ export class Flags {
     await this.afterChange();
   }
 
-  /** The project id `flag.project` names, reporting a malformed or unknown one. */
+  /** The project id `flag.project` names (`projects/{project}` or the bare id), reporting a malformed or unknown one. */
   private async projectOf(project: string, out: Sink): Promise<string | undefined> {
     if (project === '') return DEFAULT_PROJECT;
-    const parts = project.split('/');
-    if (parts.length !== 2 || parts[0] !== 'projects' || !isValidId(parts[1] ?? '')) {
-      out.push({ field: 'flag.project', description: 'expected projects/{project}' });
+    const id = idOfReference(project, 'projects');
+    if (!isValidId(id)) {
+      out.push({ field: 'flag.project', description: 'expected projects/{project} (or the project id alone)' });
       return undefined;
     }
-    if (!(await this.store.getProject(parts[1]!))) {
-      out.push({ field: 'flag.project', description: `unknown project ${project}` });
+    if (!(await this.store.getProject(id))) {
+      out.push({ field: 'flag.project', description: `unknown project ${projectName(id)}` });
       return undefined;
     }
-    return parts[1];
+    return id;
   }
 
   /**
