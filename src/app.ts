@@ -243,7 +243,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
   let listener;
   try {
-    listener = await listen(handler, config.port, config.host);
+    listener = await listen(handler, config.port, config.host, {
+      firstBytesTimeoutMs: config.firstBytesTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      bodyTimeoutMs: config.bodyTimeoutMs,
+      maxConnections: config.maxConnections,
+      logger,
+    });
   } catch (err) {
     await auditWriter.close(AUDIT_THREAD_EXIT_MS);
     await database.close();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseLimit, type Limit } from '../rate-limit/rate-limits.js';
 import { parseIpRange } from '../credentials/ip-ranges.js';
 import { parseOrigin } from '../credentials/origins.js';
+import { CONNECTION_LIMIT_DEFAULTS as LIMITS } from '../server/listener.js';
 
 /**
  * Runtime configuration. Every value comes from an environment variable
@@ -34,6 +35,16 @@ export interface Config {
   auditValidations: boolean;
   /** How long audit records are kept before the background job removes them, in milliseconds. */
   auditRetention: number;
+  /** A new connection must send its first bytes (all of the HTTP/2 preface) within this many ms. */
+  firstBytesTimeoutMs: number;
+  /** An HTTP/1.1 request must send its complete headers within this many ms (else 408). */
+  headersTimeoutMs: number;
+  /** An HTTP/1.1 keep-alive connection or an HTTP/2 session with no request open is closed after this many ms. */
+  idleTimeoutMs: number;
+  /** A request whose body receives no bytes for this many ms is closed (HTTP/1.1) or reset (HTTP/2 stream). */
+  bodyTimeoutMs: number;
+  /** Open connections accepted at once; further ones are closed as they arrive. */
+  maxConnections: number;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -51,6 +62,11 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   redisUrl: 'LATCHKEY_REDIS_URL',
   auditValidations: 'LATCHKEY_AUDIT_VALIDATIONS',
   auditRetention: 'LATCHKEY_AUDIT_RETENTION',
+  firstBytesTimeoutMs: 'LATCHKEY_FIRST_BYTES_TIMEOUT_MS',
+  headersTimeoutMs: 'LATCHKEY_HEADERS_TIMEOUT_MS',
+  idleTimeoutMs: 'LATCHKEY_IDLE_TIMEOUT_MS',
+  bodyTimeoutMs: 'LATCHKEY_BODY_TIMEOUT_MS',
+  maxConnections: 'LATCHKEY_MAX_CONNECTIONS',
 };
 
 const port = z
@@ -68,6 +84,19 @@ const databaseUrl = z
     (v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^(postgres|postgresql):\/\//i.test(v),
     'must be a postgres:// URL or a SQLite file path',
   );
+
+/** Node's timers hold at most 2^31-1 ms; a day is far more than any connection limit needs. */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** A connection timeout: whole milliseconds, at least 1 (a limit cannot be switched off). */
+const timeoutMs = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number of milliseconds between 1 and ${MAX_TIMEOUT_MS}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_TIMEOUT_MS, `must be a whole number of milliseconds between 1 and ${MAX_TIMEOUT_MS}`)
+    .default(String(fallback));
 
 // The same origin patterns as credential allow-lists (src/credentials/origins.ts).
 const origin = z
@@ -150,6 +179,17 @@ const schema = z.object({
       }
       return ms;
     }),
+  firstBytesTimeoutMs: timeoutMs(LIMITS.firstBytesTimeoutMs),
+  headersTimeoutMs: timeoutMs(LIMITS.headersTimeoutMs),
+  idleTimeoutMs: timeoutMs(LIMITS.idleTimeoutMs),
+  bodyTimeoutMs: timeoutMs(LIMITS.bodyTimeoutMs),
+  maxConnections: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number between 1 and 1000000')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1_000_000, 'must be a whole number between 1 and 1000000')
+    .default(String(LIMITS.maxConnections)),
 }).superRefine((c, ctx) => {
   if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
     const missing = c.bootstrapClientId === undefined ? 'bootstrapClientId' : 'bootstrapClientSecret';

@@ -1,9 +1,10 @@
-import { create } from '@bufbuild/protobuf';
+import { dirname, join } from 'node:path';
+import { create, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { ErrorInfoSchema, BadRequestSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
 import type { Logger } from '../logging/logger.js';
-import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
+import { extraResponseHeadersKey, requestInfoKey, type RequestInfo } from '../server/request-info.js';
 import { procedureOf } from './procedure.js';
 
 /** google.rpc.ErrorInfo.domain of every error latchkey raises. */
@@ -74,15 +75,25 @@ export function toHttpBody(error: DomainError): { code: string; reason: string; 
  * Outermost interceptor: turns DomainErrors into ConnectErrors, and anything
  * unexpected into INTERNAL with a generic message (the detail goes to the log,
  * never to the caller), and records the outcome for the request log line.
+ * It is also where a request message that did not parse is refused (see
+ * installParseFailureHook): before any other interceptor, authentication included.
  */
 export function errorInterceptor(logger: Logger): Interceptor {
-  return (next) => async (req) => {
+  installParseFailureHook();
+  const interceptor: Interceptor = (next) => async (req) => {
     const info = req.contextValues.get(requestInfoKey);
     if (info) info.procedure = procedureOf(req.method);
     const extra: [string, string][] = [];
     req.contextValues.set(extraResponseHeadersKey, extra);
     try {
-      const res = await next(req);
+      let res;
+      if (req.stream) {
+        res = await next({ ...req, message: refuseUnparsed(req.message, info) });
+      } else {
+        const failure = parseFailures.get(req.message);
+        if (failure) throw failure;
+        res = await next(req);
+      }
       if (info) info.code ??= 'OK';
       for (const [name, value] of extra) res.header.set(name, value);
       return res;
@@ -102,4 +113,112 @@ export function errorInterceptor(logger: Logger): Interceptor {
       throw connectError;
     }
   };
+  refusesParseFailures.add(interceptor);
+  return interceptor;
+}
+
+/**
+ * Request messages of a stream, refusing the first that did not parse. A stream's messages are
+ * read while the handler runs, after this interceptor has returned for bidi streams, so the
+ * refusal is a ConnectError already and records its own outcome for the log line.
+ */
+async function* refuseUnparsed<T>(messages: AsyncIterable<T>, info: RequestInfo | undefined): AsyncIterable<T> {
+  for await (const message of messages) {
+    const failure = parseFailures.get(message as object);
+    if (failure) {
+      const connectError = failure instanceof DomainError ? toConnectError(failure) : failure;
+      if (info) {
+        info.code = codeName(connectError.code);
+        info.reason = failure instanceof DomainError ? failure.reason : undefined;
+      }
+      throw connectError;
+    }
+    yield message;
+  }
+}
+
+/** Placeholder request messages standing for a request body that did not parse, and its refusal. */
+const parseFailures = new WeakMap<object, DomainError | ConnectError>();
+
+/** Interceptors that check for parseFailures (each errorInterceptor). */
+const refusesParseFailures = new WeakSet<Interceptor>();
+
+/** The refusal of a request body that is not a valid message (a size-limit error stays what it is). */
+function parseRefusal(err: unknown, input: DescMessage, binary: boolean): DomainError | ConnectError {
+  const connectError = ConnectError.from(err);
+  if (connectError.code === Code.ResourceExhausted) return connectError;
+  // Connect says "parse binary: <protobuf-es's reason>"; its JSON errors are protobuf-es's own
+  // ("cannot decode message X from JSON: …", naming the field), which the binary one is made to match.
+  const message = binary
+    ? `cannot decode message ${input.typeName} from binary: ${connectError.rawMessage.replace(/^parse binary: /, '')}`
+    : connectError.rawMessage;
+  return new DomainError('invalid_argument', 'MALFORMED_MESSAGE', message);
+}
+
+interface Serialization {
+  parse(data: Uint8Array): unknown;
+  serialize(data: unknown): Uint8Array;
+}
+interface MethodSerializationLookup {
+  getI(useBinaryFormat: boolean): Serialization;
+  getO(useBinaryFormat: boolean): Serialization;
+}
+type CreateLookup = (method: DescMethod, binaryOptions: unknown, jsonOptions: unknown, options: unknown) => MethodSerializationLookup;
+
+let hookInstalled = false;
+
+/**
+ * Makes a request message that does not parse INVALID_ARGUMENT (reason MALFORMED_MESSAGE) on every
+ * protocol, where @connectrpc/connect 2.1 makes a binary one INTERNAL (HTTP 500 on Connect, grpc-status
+ * 13) and a JSON one INVALID_ARGUMENT without an ErrorInfo: `createBinarySerialization` in
+ * protocol/serialization.js catches protobuf-es's error and throws `Code.Internal`. The framework
+ * has no hook for this: `binaryOptions` and `jsonOptions` only reach protobuf-es, and a unary request
+ * is parsed before any interceptor runs, so no interceptor sees the failure and the log line and the
+ * metrics would not record it either. The one place every protocol goes through is the per-method
+ * serialization that `createMethodSerializationLookup` builds when a service is registered; it is
+ * wrapped here (the module's exports are plain properties, read at each call), once, before
+ * connectNodeAdapter registers the services (errorInterceptor calls this).
+ *
+ * A request that does not parse becomes an empty placeholder message that carries its refusal, and
+ * errorInterceptor, the outermost interceptor, throws that refusal before anything else runs: the
+ * error then takes the same path as every other, into the response, the log line and the metrics.
+ * A router without an errorInterceptor gets the refusal thrown from the parse itself, so that no
+ * placeholder can reach a handler unchecked.
+ */
+export function installParseFailureHook(): void {
+  if (hookInstalled) return;
+  // The CommonJS build, which is what runs here (tsx/cjs, Jest); the package's export map does not
+  // expose the file, so it is required by path, next to the entry point that connect-node loads.
+  const path = join(dirname(require.resolve('@connectrpc/connect')), 'protocol', 'serialization.js');
+  const serialization = require(path) as { createMethodSerializationLookup?: CreateLookup };
+  const original = serialization.createMethodSerializationLookup;
+  if (typeof original !== 'function') {
+    throw new Error(`@connectrpc/connect changed: ${path} no longer exports createMethodSerializationLookup (see installParseFailureHook)`);
+  }
+  serialization.createMethodSerializationLookup = (method, binaryOptions, jsonOptions, options) => {
+    const lookup = original(method, binaryOptions, jsonOptions, options);
+    const interceptors = (options as { interceptors?: Interceptor[] } | undefined)?.interceptors ?? [];
+    const checked = interceptors.some((i) => refusesParseFailures.has(i));
+    const guard = (inner: Serialization, binary: boolean): Serialization => ({
+      serialize: (data) => inner.serialize(data),
+      parse(data) {
+        try {
+          return inner.parse(data);
+        } catch (err) {
+          const refusal = parseRefusal(err, method.input, binary);
+          if (!checked) throw refusal instanceof DomainError ? toConnectError(refusal) : refusal;
+          const placeholder = create(method.input);
+          parseFailures.set(placeholder, refusal);
+          return placeholder;
+        }
+      },
+    });
+    const binaryInput = guard(lookup.getI(true), true);
+    const jsonInput = guard(lookup.getI(false), false);
+    return {
+      getI: (useBinaryFormat) => (useBinaryFormat ? binaryInput : jsonInput),
+      getO: (useBinaryFormat) => lookup.getO(useBinaryFormat),
+    };
+  };
+  hookInstalled = true;
 }

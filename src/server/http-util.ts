@@ -19,8 +19,15 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** Reads the whole body, refusing one over `limitBytes` without buffering the rest. */
+/**
+ * Reads the whole body, refusing one over `limitBytes` without buffering the rest; a body whose
+ * Content-Length already says it is too large is refused before a byte of it is read. After such a
+ * refusal the connection (HTTP/1.1) or stream (HTTP/2) is closed once the answer is sent, so the
+ * client stops uploading (src/server/listener.ts).
+ */
 export async function readBody(req: HttpRequest, limitBytes: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limitBytes) throw new BodyTooLargeError(limitBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

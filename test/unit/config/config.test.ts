@@ -16,7 +16,23 @@ describe('configuration', () => {
       redisUrl: undefined,
       auditValidations: true,
       auditRetention: 90 * 86_400_000,
+      firstBytesTimeoutMs: 10_000,
+      headersTimeoutMs: 10_000,
+      idleTimeoutMs: 65_000,
+      bodyTimeoutMs: 30_000,
+      maxConnections: 10_000,
     });
+  });
+
+  it('reads the connection limits from LATCHKEY_* variables', () => {
+    const raw = rawConfigFromEnv({
+      LATCHKEY_FIRST_BYTES_TIMEOUT_MS: '2000',
+      LATCHKEY_HEADERS_TIMEOUT_MS: '5000',
+      LATCHKEY_IDLE_TIMEOUT_MS: '120000',
+      LATCHKEY_BODY_TIMEOUT_MS: ' 15000 ',
+      LATCHKEY_MAX_CONNECTIONS: '500',
+    });
+    expect(parseConfig(raw)).toMatchObject({ firstBytesTimeoutMs: 2000, headersTimeoutMs: 5000, idleTimeoutMs: 120_000, bodyTimeoutMs: 15_000, maxConnections: 500 });
   });
 
   it('reads LATCHKEY_* variables and ignores empty ones', () => {
@@ -44,6 +60,12 @@ describe('configuration', () => {
     [{ auditRetention: '30m' }, 'LATCHKEY_AUDIT_RETENTION="30m": must be a duration of at least 1h, in hours or days, e.g. 72h or 90d'],
     [{ auditValidations: 'yes' }, 'LATCHKEY_AUDIT_VALIDATIONS="yes": must be true or false'],
     [{ bootstrapClientId: 'ci-admin' }, 'LATCHKEY_BOOTSTRAP_CLIENT_SECRET: set both LATCHKEY_BOOTSTRAP_CLIENT_ID and LATCHKEY_BOOTSTRAP_CLIENT_SECRET, or neither'],
+    [{ firstBytesTimeoutMs: '0' }, 'LATCHKEY_FIRST_BYTES_TIMEOUT_MS="0": must be a whole number of milliseconds between 1 and 86400000'],
+    [{ headersTimeoutMs: '10s' }, 'LATCHKEY_HEADERS_TIMEOUT_MS="10s": must be a whole number of milliseconds between 1 and 86400000'],
+    [{ idleTimeoutMs: '86400001' }, 'LATCHKEY_IDLE_TIMEOUT_MS="86400001": must be a whole number of milliseconds between 1 and 86400000'],
+    [{ bodyTimeoutMs: '-5' }, 'LATCHKEY_BODY_TIMEOUT_MS="-5": must be a whole number of milliseconds between 1 and 86400000'],
+    [{ maxConnections: '0' }, 'LATCHKEY_MAX_CONNECTIONS="0": must be a whole number between 1 and 1000000'],
+    [{ maxConnections: '1e4' }, 'LATCHKEY_MAX_CONNECTIONS="1e4": must be a whole number between 1 and 1000000'],
   ])('refuses %j with a message naming the variable', (raw, message) => {
     let caught: unknown;
     try {
