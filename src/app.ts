@@ -3,7 +3,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Config } from './config/config.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { AuditLog } from './audit/audit-log.js';
-import { authInterceptor, type RuntimeAuthenticator } from './auth/auth-interceptor.js';
+import { authInterceptor, recordRefusedAdminChange, type RuntimeAuthenticator } from './auth/auth-interceptor.js';
 import { ApiClients } from './iam/api-clients.js';
 import { bootstrapAdmin } from './iam/bootstrap.js';
 import { registerApiClientService } from './rpc/api-client-service.js';
@@ -201,7 +201,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   const rpc = connectNodeAdapter({
     routes,
-    interceptors: [errorInterceptor(logger), authInterceptor({ apiClients, runtime, audit, now, throttle })],
+    interceptors: [errorInterceptor(logger, recordRefusedAdminChange(audit, now)), authInterceptor({ apiClients, runtime, audit, now, throttle })],
     readMaxBytes: READ_MAX_BYTES,
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
   });

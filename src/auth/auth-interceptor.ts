@@ -1,4 +1,4 @@
-import type { Interceptor } from '@connectrpc/connect';
+import type { Interceptor, StreamRequest, UnaryRequest } from '@connectrpc/connect';
 import type { AuditLog } from '../audit/audit-log.js';
 import { DomainError } from '../domain/errors.js';
 import type { ApiClients } from '../iam/api-clients.js';
@@ -75,23 +75,7 @@ export function authInterceptor({ apiClients, runtime, audit, now, throttle }: A
     let actor: string | null = null;
     // Admin changes are recorded one by one and the answer waits for the record (AuditLog.recordAdmin).
     const record = async (outcome: string, resource: string | null) => {
-      if (!policy.mutates) return;
-      if (info) info.adminAudited = true;
-      await audit.recordAdmin({
-        kind: 'ADMIN_CHANGE',
-        time: now(),
-        actor,
-        method: procedure,
-        resource,
-        outcome,
-        requestId: info?.id ?? null,
-        clientAddress: info?.peerAddress ?? null,
-        origin: req.header.get('origin'),
-        userAgent: req.header.get('user-agent'),
-        credential: null,
-        client: null,
-        digestPrefix: null,
-      });
+      if (policy.mutates) await audit.recordAdmin(adminChange(req, procedure, actor, resource, outcome, now()));
     };
     const requestMessage = (req as { message?: unknown }).message;
     try {
@@ -116,6 +100,39 @@ export function authInterceptor({ apiClients, runtime, audit, now, throttle }: A
       await record(err instanceof DomainError ? err.reason : 'ERROR', resourceOf(requestMessage, undefined));
       throw err;
     }
+  };
+}
+
+/** The audit record of one management change (who, method, resource, outcome, where from). */
+function adminChange(req: UnaryRequest | StreamRequest, procedure: string, actor: string | null, resource: string | null, outcome: string, time: Date) {
+  const info = req.contextValues.get(requestInfoKey);
+  return {
+    kind: 'ADMIN_CHANGE' as const,
+    time,
+    actor,
+    method: procedure,
+    resource,
+    outcome,
+    requestId: info?.id ?? null,
+    clientAddress: info?.peerAddress ?? null,
+    origin: req.header.get('origin'),
+    userAgent: req.header.get('user-agent'),
+    credential: null,
+    client: null,
+    digestPrefix: null,
+  };
+}
+
+/**
+ * For the error interceptor, which refuses a request whose message did not parse before this
+ * interceptor runs (src/rpc/errors.ts): a management change refused that way is recorded too,
+ * with no actor (it was never authenticated) and the refusal's reason.
+ */
+export function recordRefusedAdminChange(audit: AuditLog, now: () => Date) {
+  return async (req: UnaryRequest | StreamRequest, reason: string): Promise<void> => {
+    const procedure = procedureOf(req.method);
+    const policy = METHOD_POLICIES[procedure];
+    if (policy?.access === 'management' && policy.mutates) await audit.recordAdmin(adminChange(req, procedure, null, null, reason, now()));
   };
 }
 

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { create, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type Interceptor, type UnaryRequest } from '@connectrpc/connect';
 import { ErrorInfoSchema, BadRequestSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -78,7 +78,11 @@ export function toHttpBody(error: DomainError): { code: string; reason: string; 
  * It is also where a request message that did not parse is refused (see
  * installParseFailureHook): before any other interceptor, authentication included.
  */
-export function errorInterceptor(logger: Logger): Interceptor {
+export function errorInterceptor(
+  logger: Logger,
+  /** Told of a unary request refused because its message did not parse (the admin audit records such changes). */
+  onUnparsed?: (req: UnaryRequest, reason: string) => Promise<void>,
+): Interceptor {
   installParseFailureHook();
   const interceptor: Interceptor = (next) => async (req) => {
     const info = req.contextValues.get(requestInfoKey);
@@ -91,7 +95,10 @@ export function errorInterceptor(logger: Logger): Interceptor {
         res = await next({ ...req, message: refuseUnparsed(req.message, info) });
       } else {
         const failure = parseFailures.get(req.message);
-        if (failure) throw failure;
+        if (failure) {
+          await onUnparsed?.(req, failure instanceof DomainError ? failure.reason : codeName(failure.code));
+          throw failure;
+        }
         res = await next(req);
       }
       if (info) info.code ??= 'OK';

@@ -26,8 +26,6 @@ export interface RequestInfo {
   code?: string;
   /** An `ErrorInfo` reason when the request was refused with one. */
   reason?: string;
-  /** Set once a management change was recorded in the audit trail (a call refused before that is recorded by the HTTP layer). */
-  adminAudited?: boolean;
 }
 
 export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefined, {

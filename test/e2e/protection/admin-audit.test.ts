@@ -43,6 +43,24 @@ describe('admin changes in the audit trail (SPEC §7: never dropped, whatever th
     }
   });
 
+  it('are recorded when refused because their message does not parse', async () => {
+    const server = await startTestServer(BOOTSTRAP_CONFIG, { audit: { flushIntervalMs: 60_000 } });
+    try {
+      const method = '/latchkey.flags.admin.v1.FlagAdminService/CreateFlag';
+      const binary = await fetch(`${server.baseUrl}${method}`, { method: 'POST', headers: { 'content-type': 'application/proto', ...auth }, body: new Uint8Array([0x0f]) });
+      const json = await fetch(`${server.baseUrl}${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{"flag": 7}' });
+      expect([binary.status, json.status]).toEqual([400, 400]);
+      // A read refused the same way is not a change: nothing is recorded for it.
+      await fetch(`${server.baseUrl}/latchkey.flags.admin.v1.FlagAdminService/GetFlag`, { method: 'POST', headers: { 'content-type': 'application/proto', ...auth }, body: new Uint8Array([0x0f]) });
+      expect(await server.app.database.db.selectFrom('audit_events').select(['actor', 'method', 'resource', 'outcome']).where('kind', '=', 'ADMIN_CHANGE').execute()).toEqual([
+        { actor: null, method, resource: null, outcome: 'MALFORMED_MESSAGE' },
+        { actor: null, method, resource: null, outcome: 'MALFORMED_MESSAGE' },
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   describe('with the audit store stalled (PostgreSQL)', () => {
     let database: TestDatabase;
     beforeEach(async () => {
