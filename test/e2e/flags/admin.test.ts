@@ -319,9 +319,14 @@ describe('FlagAdminService: flags', () => {
       reason: 'INVALID_ARGUMENT',
       fieldViolations: [{ field: 'flag.project', description: 'unknown project projects/nowhere' }],
     });
+    // A bare id is a reference too (both spellings are accepted); a malformed one says which forms are.
     expect(await refusal(admin.createFlag({ flagId: 'orphan', flag: booleanFlag({ project: 'nowhere' }) }))).toMatchObject({
       code: Code.InvalidArgument,
-      fieldViolations: [{ field: 'flag.project', description: 'expected projects/{project}' }],
+      fieldViolations: [{ field: 'flag.project', description: 'unknown project projects/nowhere' }],
+    });
+    expect(await refusal(admin.createFlag({ flagId: 'orphan', flag: booleanFlag({ project: 'projects/no/where' }) }))).toMatchObject({
+      code: Code.InvalidArgument,
+      fieldViolations: [{ field: 'flag.project', description: 'expected projects/{project} (or the project id alone)' }],
     });
     expect(await refusal(admin.getFlag({ name: 'flags/orphan' }))).toMatchObject({ code: Code.NotFound });
   });
