@@ -47,13 +47,13 @@ function schemaOf(obj: Record<string, JsonValue>): Record<string, unknown> {
 }
 
 async function readJsonObject(req: HttpRequest, res: HttpResponse, info: RequestInfo): Promise<Record<string, unknown> | undefined> {
-  const bad = (message: string, status = 400) =>
-    sendDomainError(res, info, new DomainError('invalid_argument', 'INVALID_ARGUMENT', message, status === 400 ? {} : { httpStatus: status }));
+  const bad = (message: string) => sendDomainError(res, info, new DomainError('invalid_argument', 'INVALID_ARGUMENT', message));
   let raw: Buffer;
   try {
     raw = await readBody(req, MAX_BODY_BYTES);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) return void bad(err.message, 413);
+    // Too large is not malformed: RESOURCE_EXHAUSTED as on the RPCs, with HTTP's own 413.
+    if (err instanceof BodyTooLargeError) return void sendDomainError(res, info, new DomainError('resource_exhausted', 'BODY_TOO_LARGE', err.message, { httpStatus: 413 }));
     throw err;
   }
   let body: unknown;

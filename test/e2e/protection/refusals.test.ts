@@ -105,7 +105,7 @@ describe('oversized request bodies', () => {
     await server.close();
   });
 
-  const tooLarge = JSON.stringify({ code: 'INVALID_ARGUMENT', reason: 'INVALID_ARGUMENT', message: 'request body is larger than 1048576 bytes' });
+  const tooLarge = JSON.stringify({ code: 'RESOURCE_EXHAUSTED', reason: 'BODY_TOO_LARGE', message: 'request body is larger than 1048576 bytes' });
 
   it('refuses a plain-route body whose Content-Length is over the limit with 413 before reading it, and closes the connection', async () => {
     // Only the headers are sent: the answer cannot wait for the body.
