@@ -10,6 +10,7 @@ import { notFound, parseName } from '../domain/names.js';
 import type { ApiClients, ApiClientInput } from '../iam/api-clients.js';
 import type { ApiClientRecord } from '../iam/model.js';
 import { ts } from './convert.js';
+import { STRICT_JSON } from './strict-json.js';
 
 function toProto(r: ApiClientRecord, secret?: string): ApiClient {
   return create(ApiClientSchema, {
@@ -81,5 +82,5 @@ export function registerApiClientService(router: ConnectRouter, apiClients: ApiC
       if (!role) throw notFound(req.name);
       return roleProto(role);
     },
-  });
+  }, STRICT_JSON);
 }

@@ -7,6 +7,7 @@ import { invalidArgument } from '../domain/errors.js';
 import type { AuditQuery, AuditRecord, AuditStore } from '../audit/model.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { dateOf, ts } from './convert.js';
+import { STRICT_JSON } from './strict-json.js';
 
 const KIND_TO_PROTO = { ADMIN_CHANGE: AuditEvent_Kind.ADMIN_CHANGE, CREDENTIAL_VALIDATION: AuditEvent_Kind.CREDENTIAL_VALIDATION } as const;
 
@@ -84,5 +85,5 @@ export function registerAuditService(router: ConnectRouter, { store, flush, last
         windowStartTime: ts(since),
       });
     },
-  });
+  }, STRICT_JSON);
 }

@@ -5,6 +5,7 @@ import { DomainError } from '../domain/errors.js';
 import type { ApiClients } from '../iam/api-clients.js';
 import { rateLimitHeaders } from '../rate-limit/headers.js';
 import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
+import { STRICT_JSON } from './strict-json.js';
 
 /** The failed-attempt throttle of this call (SPEC §3), from what the HTTP layer knows of the request. */
 function attemptOf(ctx: HandlerContext, throttle: ClientThrottle): ThrottledAttempt {
@@ -40,5 +41,5 @@ export function registerAuthService(router: ConnectRouter, apiClients: ApiClient
       }
       return { accessToken: token.accessToken, tokenType: token.tokenType, expiresIn: BigInt(token.expiresIn), scope: '' };
     },
-  });
+  }, STRICT_JSON);
 }

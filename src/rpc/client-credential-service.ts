@@ -15,6 +15,7 @@ import type { ClientCredentials, ClientInput, CredentialInput } from '../client-
 import { clientName, credentialName, type ClientRecord, type CredentialClass, type CredentialFormat, type CredentialRecord } from '../client-credentials/model.js';
 import { invalidArgument } from '../domain/errors.js';
 import { dateOf, ts } from './convert.js';
+import { STRICT_JSON } from './strict-json.js';
 
 const CLASS_FROM_PROTO: Partial<Record<ProtoClass, CredentialClass>> = { [ProtoClass.PUBLISHABLE]: 'PUBLISHABLE', [ProtoClass.SECRET]: 'SECRET' };
 const CLASS_TO_PROTO: Record<CredentialClass, ProtoClass> = { PUBLISHABLE: ProtoClass.PUBLISHABLE, SECRET: ProtoClass.SECRET };
@@ -143,5 +144,5 @@ export function registerClientCredentialService(router: ConnectRouter, credentia
       await credentials.deleteCredential(req.name, req.etag);
       return {};
     },
-  });
+  }, STRICT_JSON);
 }

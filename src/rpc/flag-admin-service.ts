@@ -27,6 +27,7 @@ import type { EnvironmentRecord, FlagRecord, ProjectRecord } from '../flag-admin
 import type { ProjectInput, Projects } from '../flag-admin/projects.js';
 import type { JsonValue } from '../flags/model.js';
 import { ts } from './convert.js';
+import { STRICT_JSON } from './strict-json.js';
 
 function projectToProto(r: ProjectRecord): Project {
   return create(ProjectSchema, {
@@ -212,5 +213,5 @@ export function registerFlagAdminService(router: ConnectRouter, domain: FlagAdmi
       await flags.delete(req.name, req.etag);
       return {};
     },
-  });
+  }, STRICT_JSON);
 }
