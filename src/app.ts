@@ -44,7 +44,7 @@ import { AuditRetention } from './audit/retention.js';
 import { HealthState, registerHealth } from './rpc/health.js';
 import { errorInterceptor } from './rpc/errors.js';
 import { ReflectionIndex, registerReflection } from './rpc/reflection.js';
-import { ALL_SERVICES } from './rpc/services.js';
+import { ALL_SERVICES, LATCHKEY_SERVICES } from './rpc/services.js';
 import { CorsPolicy } from './server/cors.js';
 import { createHttpHandler } from './server/http-handler.js';
 import { sendJson } from './server/http-util.js';
@@ -224,6 +224,19 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     },
   });
 
+  // What a person who opens the server's address in a browser sees.
+  plainRoutes.add({
+    method: 'GET',
+    path: '/',
+    handle(_req, res) {
+      sendJson(res, 200, {
+        service: 'latchkey',
+        protocols: ['gRPC', 'gRPC-Web', 'Connect'],
+        services: LATCHKEY_SERVICES.map((s) => s.typeName),
+        routes: ['GET /healthz', 'GET /metrics', 'POST /v1/oauth/token', 'GET /v1/credential', 'POST /v1/flags:resolve', 'POST /v1/flags:apply'],
+      });
+    },
+  });
   for (const route of confidenceRoutes(validator, resolver)) plainRoutes.add(route);
   plainRoutes.add({
     method: 'GET',
@@ -238,6 +251,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     cors: new CorsPolicy(config.corsAllowedOrigins),
     plainRoutes,
     rpc,
+    rpcPaths: new Set(ALL_SERVICES.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`))),
     logger,
     observe: (procedure, code) => metrics.observeRequest(procedure, code),
   });

@@ -11,6 +11,8 @@ export interface HttpHandlerDeps {
   plainRoutes: PlainRouter;
   /** The Connect adapter: gRPC, gRPC-Web and Connect for every registered service. */
   rpc: (req: HttpRequest, res: HttpResponse) => void;
+  /** `/package.Service/Method` of every registered RPC: other paths are answered here, in JSON. */
+  rpcPaths: ReadonlySet<string>;
   logger: Logger;
   /** Told the outcome of every request (for metrics): procedure or route, and gRPC code name or HTTP status. */
   observe?: (procedure: string, code: string) => void;
@@ -20,7 +22,7 @@ export interface HttpHandlerDeps {
  * Every request passes through here first: request id, CORS, then either a
  * plain HTTP route or the Connect adapter, and one log line when it closes.
  */
-export function createHttpHandler({ cors, plainRoutes, rpc, logger, observe }: HttpHandlerDeps): RequestHandler {
+export function createHttpHandler({ cors, plainRoutes, rpc, rpcPaths, logger, observe }: HttpHandlerDeps): RequestHandler {
   const requestLog = requestLogger(logger);
   return (req, res) => {
     const info = startRequest(req);
@@ -58,7 +60,11 @@ export function createHttpHandler({ cors, plainRoutes, rpc, logger, observe }: H
     const path = pathOf(req.url);
     const match = plainRoutes.match(req.method ?? 'GET', path);
     if (!match) {
-      rpc(req, res);
+      // gRPC and gRPC-Web clients expect their own answer (UNIMPLEMENTED in trailers) even for an
+      // unknown method; every other request for an unknown path gets a JSON body saying so (a bare
+      // 404 leaves an SDK pointed at the wrong URL with nothing useful to log).
+      if (rpcPaths.has(path) || String(req.headers['content-type'] ?? '').startsWith('application/grpc')) rpc(req, res);
+      else notFound(req, res, path);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://latchkey.invalid');
@@ -75,6 +81,14 @@ export function createHttpHandler({ cors, plainRoutes, rpc, logger, observe }: H
         else res.destroy();
       });
   };
+}
+
+function notFound(req: HttpRequest, res: HttpResponse, path: string): void {
+  sendJson(res, 404, {
+    code: 'NOT_FOUND',
+    reason: 'ROUTE_NOT_FOUND',
+    message: `no route for ${req.method ?? 'GET'} ${path}: RPCs are served at /<package>.<Service>/<Method> (grpcurl list shows them), plain routes are listed in the README (GET / lists the main ones)`,
+  });
 }
 
 function logRequest(logger: Logger, req: HttpRequest, res: HttpResponse, info: RequestInfo): void {
