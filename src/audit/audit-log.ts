@@ -106,11 +106,16 @@ export class AuditLog {
     return this.flushing;
   }
 
-  private async drain(): Promise<void> {
+  /** Logs validation records lost to a full queue since the last report. */
+  private reportOverflow(): void {
     if (this.overflowCount > this.reportedOverflow) {
       this.logger.error({ overflow: this.overflowCount }, 'audit queue overflow: validation records were not written');
       this.reportedOverflow = this.overflowCount;
     }
+  }
+
+  private async drain(): Promise<void> {
+    this.reportOverflow();
     while (this.admin.length + this.queue.length > 0) {
       const admin = this.admin.length > 0;
       const batch = admin ? this.admin.slice(0, this.options.batchSize).map((a) => a.record) : this.queue.slice(0, this.options.batchSize);
@@ -122,6 +127,8 @@ export class AuditLog {
       }
       if (admin) for (const a of this.admin.splice(0, batch.length)) a.written();
       else this.queue = this.queue.slice(batch.length);
+      // A batch can take long on a slow store: overflow that happened meanwhile is reported now.
+      this.reportOverflow();
     }
   }
 
