@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/errors.js';
-import { ACCESS_TOKEN_PREFIX, type ApiClients } from '../iam/api-clients.js';
+import { ACCESS_TOKEN_PREFIX, API_CLIENT_ID_PREFIX, API_CLIENT_SECRET_PREFIX, type ApiClients } from '../iam/api-clients.js';
 import { ThrottledAttempt, type ClientThrottle, type ThrottledCaller } from './client-throttle.js';
 import type { ApiClientPrincipal } from './principal.js';
 
@@ -49,6 +49,20 @@ export async function authenticateManagement(
   }
 }
 
+/**
+ * What is wrong when latchkey's own API-client values are sent the wrong way (they carry
+ * prefixes so that this can be told apart from a runtime credential): an access token without
+ * `Bearer`, or a client id or secret where a token belongs.
+ */
+function misplacedApiClientValue(value: string): string | undefined {
+  if (value.startsWith(ACCESS_TOKEN_PREFIX)) return `an access token (${ACCESS_TOKEN_PREFIX}…) goes in Authorization: Bearer ${ACCESS_TOKEN_PREFIX}…`;
+  if (value.startsWith(API_CLIENT_SECRET_PREFIX)) {
+    return `that is an API client secret (${API_CLIENT_SECRET_PREFIX}…), not an access token: send Authorization: Basic base64(client_id:client_secret), or exchange it for an access token at POST /v1/oauth/token`;
+  }
+  if (value.startsWith(API_CLIENT_ID_PREFIX)) return `that is an API client id (${API_CLIENT_ID_PREFIX}…), not a credential: ${HOW}`;
+  return undefined;
+}
+
 async function authenticate(
   authorization: string,
   scheme: string,
@@ -62,6 +76,8 @@ async function authenticate(
   }
   if (basic === null) throw new DomainError('unauthenticated', 'CREDENTIAL_MALFORMED', `the Basic credentials are not base64(client_id:client_secret); ${HOW}`);
   if (basic !== undefined) return apiClients.principalOf(await apiClients.authenticateClient(basic.clientId, basic.secret));
+  const misplaced = misplacedApiClientValue(/^bearer$/i.test(scheme) ? value : authorization);
+  if (misplaced) throw new DomainError('unauthenticated', 'CREDENTIAL_MALFORMED', misplaced);
   if (authorization !== '' || headers.has('x-client-id') || headers.has('x-client-secret')) {
     throw new DomainError(
       'unauthenticated',

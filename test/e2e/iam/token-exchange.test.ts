@@ -126,6 +126,23 @@ describe('OAuth2 client-credentials exchange and management authentication', () 
     expect(r.message).toMatch(/^runtime client credentials are not accepted on the management API/);
   });
 
+  it.each([
+    ['an access token without Bearer', 'lkat_AAAA', 'an access token (lkat_…) goes in Authorization: Bearer lkat_…'],
+    [
+      'an API client secret as the bearer token',
+      'Bearer lks_AAAA',
+      'that is an API client secret (lks_…), not an access token: send Authorization: Basic base64(client_id:client_secret), or exchange it for an access token at POST /v1/oauth/token',
+    ],
+    [
+      'an API client id as the bearer token',
+      'Bearer lkc_AAAA',
+      'that is an API client id (lkc_…), not a credential: send Authorization: Bearer <access token> (from AuthService.RequestAccessToken or POST /v1/oauth/token) or Authorization: Basic base64(client_id:client_secret)',
+    ],
+  ])('says what is wrong with %s', async (_, authorization, message) => {
+    const r = await refusal(connectClient(server, ApiClientService, { authorization }).listApiClients({}));
+    expect(r).toMatchObject({ code: Code.Unauthenticated, reason: 'CREDENTIAL_MALFORMED', message });
+  });
+
   it('refuses an unknown access token', async () => {
     const r = await refusal(connectClient(server, ApiClientService, bearer('lkat_' + 'A'.repeat(43))).listApiClients({}));
     expect(r).toMatchObject({ code: Code.Unauthenticated, reason: 'ACCESS_TOKEN_INVALID' });
