@@ -29,6 +29,8 @@ export interface AuditQuery {
   outcome?: string;
   startTime?: Date;
   endTime?: Date;
+  /** Newest first; oldest first by default. */
+  newestFirst?: boolean;
 }
 
 /** Where the audit log writes its batches. */
@@ -41,7 +43,7 @@ export interface AuditWriter {
 }
 
 export interface AuditStore extends AuditWriter {
-  /** Ordered by id (= time order), after `after`, at most `limit`. */
+  /** Ordered by id (= time order; reversed with `newestFirst`), after `after` in that order, at most `limit`. */
   list(query: AuditQuery, after: string | undefined, limit: number): Promise<AuditRecord[]>;
   deleteOlderThan(time: Date): Promise<number>;
   /** Validations of one credential since `since`: counts by outcome, and the newest successful one. */

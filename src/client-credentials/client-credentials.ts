@@ -224,6 +224,7 @@ export class ClientCredentials {
       state: 'ACTIVE',
       revokeTime: null,
       lastUseTime: null,
+      previousSecretExpireTime: null,
       createTime: t,
       updateTime: t,
       creator: actor,
@@ -236,7 +237,13 @@ export class ClientCredentials {
     const [clientId, id] = parseName(name, ['clients', 'credentials']);
     const record = await this.store.getCredential(clientId!, id!);
     if (!record) throw notFound(name);
-    return record;
+    return this.withLiveSecrets(record);
+  }
+
+  /** A previous secret whose grace period has ended no longer works: not reported as one that does. */
+  private withLiveSecrets(record: CredentialRecord): CredentialRecord {
+    const ends = record.previousSecretExpireTime;
+    return ends !== null && ends.getTime() <= this.now().getTime() ? { ...record, previousSecretExpireTime: null } : record;
   }
 
   /** `clients/{client}` or `clients/-` for every client's credentials. */
@@ -245,7 +252,7 @@ export class ClientCredentials {
     if (clientId !== undefined) await this.getClient(parent);
     const scope = `credentials:${parent}`;
     const page = pageRequest(pageSize, pageToken, scope);
-    const rows = await this.store.listCredentials(clientId, page.after, page.pageSize + 1);
+    const rows = (await this.store.listCredentials(clientId, page.after, page.pageSize + 1)).map((r) => this.withLiveSecrets(r));
     return pageOf(rows, page, (c) => JSON.stringify([c.clientId, c.id]), scope);
   }
 
@@ -316,8 +323,9 @@ export class ClientCredentials {
       const current = await this.getCredential(name);
       const issued = this.rotatedSecret(name, current);
       const t = this.now();
-      const next: CredentialRecord = { ...current, secretHint: issued.hint, updateTime: t, updater: actor, etag: newEtag() };
-      const swapped = await this.store.rotateSecret(next, digestSecret(issued.secret), new Date(t.getTime() + grace), current.etag);
+      const oldSecretEnds = new Date(t.getTime() + grace);
+      const next: CredentialRecord = { ...current, secretHint: issued.hint, previousSecretExpireTime: oldSecretEnds, updateTime: t, updater: actor, etag: newEtag() };
+      const swapped = await this.store.rotateSecret(next, digestSecret(issued.secret), oldSecretEnds, current.etag);
       return swapped ? { credential: next, secret: issued.secret } : CONFLICT;
     });
     this.changed({ entity: 'credential', entityKey: credentialKey(rotated.credential.clientId, rotated.credential.id) });

@@ -47,6 +47,11 @@ export interface CredentialRecord extends Audited {
   revokeTime: Date | null;
   lastUseTime: Date | null;
   secretHint: string;
+  /**
+   * When the newest secret that a rotation replaced stops working (the end of its grace period);
+   * null when no rotation left one. Derived from the stored secrets, never written.
+   */
+  previousSecretExpireTime: Date | null;
 }
 
 export const credentialName = (c: { clientId: string; id: string }) => `clients/${c.clientId}/credentials/${c.id}`;

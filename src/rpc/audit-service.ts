@@ -41,6 +41,14 @@ export interface AuditServiceDeps {
   now: () => Date;
 }
 
+/** AIP-132 `order_by`: `event_time` (the default) or `event_time desc`. */
+function newestFirst(orderBy: string): boolean {
+  const spelled = orderBy.trim().replace(/\s+/g, ' ').toLowerCase();
+  if (spelled === '' || spelled === 'event_time' || spelled === 'event_time asc') return false;
+  if (spelled === 'event_time desc') return true;
+  throw invalidArgument([{ field: 'order_by', description: 'must be "event_time" (oldest first, the default) or "event_time desc" (newest first)' }]);
+}
+
 /** The usage window when the caller gives none. */
 const DEFAULT_USAGE_WINDOW_MS = 24 * 3600 * 1000;
 const MAX_USAGE_WINDOW_MS = 400 * 24 * 3600 * 1000;
@@ -57,6 +65,7 @@ export function registerAuditService(router: ConnectRouter, { store, flush, last
         outcome: req.outcome || undefined,
         startTime: dateOf(req.startTime),
         endTime: dateOf(req.endTime),
+        newestFirst: newestFirst(req.orderBy),
       };
       // The token is bound to the filters, so it cannot be replayed against another query.
       const scope = `audit:${JSON.stringify(query)}`;

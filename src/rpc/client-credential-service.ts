@@ -63,6 +63,7 @@ export function credentialToProto(c: CredentialRecord): ClientCredential {
     state: c.state === 'ACTIVE' ? ProtoState.ACTIVE : ProtoState.REVOKED,
     revokeTime: ts(c.revokeTime),
     lastUseTime: ts(c.lastUseTime),
+    previousSecretExpireTime: ts(c.previousSecretExpireTime),
     secretHint: c.secretHint,
     clientId: c.publicId ?? '',
     createTime: ts(c.createTime),

@@ -92,8 +92,8 @@ export class KyselyAuditStore implements AuditStore {
   }
 
   async list(query: AuditQuery, after: string | undefined, limit: number): Promise<AuditRecord[]> {
-    let q = this.db.selectFrom('audit_events').selectAll().orderBy('id').limit(limit);
-    if (after !== undefined) q = q.where('id', '>', after);
+    let q = this.db.selectFrom('audit_events').selectAll().orderBy('id', query.newestFirst ? 'desc' : 'asc').limit(limit);
+    if (after !== undefined) q = q.where('id', query.newestFirst ? '<' : '>', after);
     if (query.kind) q = q.where('kind', '=', query.kind);
     if (query.actor) q = q.where('actor', '=', query.actor);
     if (query.resource) q = q.where('resource', '=', query.resource);

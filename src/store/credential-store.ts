@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable, Transaction } from 'kysely';
 import { credentialKey, type ClientRecord, type CredentialRecord, type CredentialStore, type SecretRecord } from '../client-credentials/model.js';
 import type { ClientCredentialsTable, ClientsTable, Database } from './schema.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from './time.js';
@@ -34,7 +34,23 @@ function clientToRow(c: ClientRecord): Selectable<ClientsTable> {
   };
 }
 
-function credentialFromRow(r: Selectable<ClientCredentialsTable>): CredentialRecord {
+/** A credential row with the grace end of its newest replaced secret (see previousSecretExpiry). */
+type CredentialRow = Selectable<ClientCredentialsTable> & { previous_secret_expire_time: string | null };
+
+/**
+ * The newest expire_time among a credential's secrets: a rotation sets one on every secret it
+ * replaces and none on the new one, so this is when the secret the last rotation replaced stops.
+ */
+function previousSecretExpiry(eb: ExpressionBuilder<Database, 'client_credentials'>) {
+  return eb
+    .selectFrom('credential_secrets as s')
+    .select((s) => s.fn.max('s.expire_time').as('t'))
+    .whereRef('s.client_id', '=', 'client_credentials.client_id')
+    .whereRef('s.credential_id', '=', 'client_credentials.id')
+    .as('previous_secret_expire_time');
+}
+
+function credentialFromRow(r: CredentialRow): CredentialRecord {
   return {
     clientId: r.client_id,
     id: r.id,
@@ -53,6 +69,7 @@ function credentialFromRow(r: Selectable<ClientCredentialsTable>): CredentialRec
     revokeTime: fromDbTimeOrNull(r.revoke_time),
     lastUseTime: fromDbTimeOrNull(r.last_use_time),
     secretHint: r.secret_hint,
+    previousSecretExpireTime: fromDbTimeOrNull(r.previous_secret_expire_time),
     createTime: fromDbTime(r.create_time),
     updateTime: fromDbTime(r.update_time),
     creator: r.creator,
@@ -174,12 +191,18 @@ export class KyselyCredentialStore implements CredentialStore {
   }
 
   async getCredential(clientId: string, id: string) {
-    const row = await this.db.selectFrom('client_credentials').selectAll().where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('client_credentials')
+      .selectAll()
+      .select(previousSecretExpiry)
+      .where('client_id', '=', clientId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && credentialFromRow(row);
   }
 
   async listCredentials(clientId: string | undefined, after: string | undefined, limit: number) {
-    let q = this.db.selectFrom('client_credentials').selectAll().orderBy('client_id').orderBy('id').limit(limit);
+    let q = this.db.selectFrom('client_credentials').selectAll().select(previousSecretExpiry).orderBy('client_id').orderBy('id').limit(limit);
     if (clientId !== undefined) q = q.where('client_id', '=', clientId);
     if (after !== undefined) {
       const [c, i] = JSON.parse(after) as [string, string];
@@ -252,6 +275,7 @@ export class KyselyCredentialStore implements CredentialStore {
       )
       .selectAll('client_credentials')
       .select(['credential_secrets.digest as secret_digest', 'credential_secrets.expire_time as secret_expire_time'])
+      .select(previousSecretExpiry)
       .where('credential_secrets.digest', '=', digest)
       .executeTakeFirst();
     if (!row) return undefined;
