@@ -83,6 +83,12 @@ const databaseUrl = z
   .refine(
     (v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^(postgres|postgresql):\/\//i.test(v),
     'must be a postgres:// URL or a SQLite file path',
+  )
+  // `sqlit:./x.db` is a typo, not a file name: a scheme other than sqlite: is refused, while a
+  // Windows drive letter (C:\…) and plain relative paths are left alone.
+  .refine(
+    (v) => /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || !/^[a-z][a-z0-9+.-]+:/i.test(v) || /^sqlite:/i.test(v),
+    'must be a postgres:// URL, sqlite:<path>, or a SQLite file path (unknown scheme)',
   );
 
 /** Node's timers hold at most 2^31-1 ms; a day is far more than any connection limit needs. */

@@ -49,6 +49,7 @@ describe('configuration', () => {
     [{ port: '65536' }, 'LATCHKEY_PORT="65536": must be a whole number between 0 and 65535'],
     [{ port: '80a' }, 'LATCHKEY_PORT="80a": must be a whole number between 0 and 65535'],
     [{ databaseUrl: 'redis://x' }, 'LATCHKEY_DATABASE_URL="redis://x": must be a postgres:// URL or a SQLite file path'],
+    [{ databaseUrl: 'sqlit:./x.db' }, 'LATCHKEY_DATABASE_URL="sqlit:./x.db": must be a postgres:// URL, sqlite:<path>, or a SQLite file path (unknown scheme)'],
     [{ corsAllowedOrigins: 'app.example.com' }, 'LATCHKEY_CORS_ALLOWED_ORIGINS="app.example.com": each origin must look like https://app.example.com, https://*.example.com or *'],
     [{ corsAllowedOrigins: ' , ' }, 'LATCHKEY_CORS_ALLOWED_ORIGINS=" , ": must list at least one origin (or *)'],
     [{ shutdownTimeoutMs: '1.5' }, 'LATCHKEY_SHUTDOWN_TIMEOUT_MS="1.5": must be a whole number of milliseconds'],
