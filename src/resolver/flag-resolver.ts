@@ -170,5 +170,7 @@ function servesKind(mode: ResolveMode, kind: string): boolean {
 }
 
 function toResolved(name: string, r: ReturnType<typeof resolveFlag>): ResolvedFlag {
-  return { flag: name, variant: r.variant, value: r.value, reason: r.reason, errorMessage: r.errorMessage };
+  const out: ResolvedFlag = { flag: name, variant: r.variant, value: r.value, reason: r.reason, errorMessage: r.errorMessage };
+  if (r.rule !== undefined) out.rule = r.rule;
+  return out;
 }

@@ -17,6 +17,8 @@ export interface ResolvedFlag {
   value: JsonValue | undefined;
   reason: ResolveReason;
   errorMessage: string | undefined;
+  /** Name of the rule that decided the variant; set for MATCH only (OFREP tells a split from a full allocation by it). */
+  rule?: string;
 }
 
 /** An exposure: a resolved value the application actually used (ApplyFlags). */
