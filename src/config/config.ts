@@ -111,7 +111,8 @@ const origin = z
 
 const schema = z.object({
   port: port.default('8080'),
-  host: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
+  // Every address, IPv6 and IPv4 (a dual-stack socket; IPv4 alone where the host has no IPv6).
+  host: z.string().trim().min(1, 'must not be empty').default('::'),
   databaseUrl: databaseUrl.default('./data/latchkey.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   corsAllowedOrigins: z

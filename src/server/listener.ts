@@ -206,13 +206,22 @@ export async function listen(handler: RequestHandler, port: number, host: string
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, host, () => {
-      tcp.off('error', reject);
-      resolve();
+  const bind = (address: string) =>
+    new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, address, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
     });
-  });
+  try {
+    await bind(host);
+  } catch (err) {
+    // `::` (the default) is every address, IPv6 and IPv4 alike (a dual-stack socket); on a host
+    // without IPv6 it cannot bind, and every IPv4 address is what "every address" means there.
+    if (host !== '::' || (err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
+    await bind('0.0.0.0');
+  }
   const address = tcp.address() as net.AddressInfo;
 
   return {

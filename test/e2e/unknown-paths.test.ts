@@ -53,3 +53,16 @@ describe('unknown paths and the root', () => {
     expect(code).toBe(grpc.status.UNIMPLEMENTED);
   });
 });
+
+describe('the default listening address', () => {
+  it('is every address, IPv6 and IPv4 alike', async () => {
+    const server = await startTestServer({ host: '::' });
+    try {
+      const v4 = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      const v6 = await fetch(`http://[::1]:${server.port}/healthz`);
+      expect([v4.status, v6.status]).toEqual([200, 200]);
+    } finally {
+      await server.close();
+    }
+  });
+});

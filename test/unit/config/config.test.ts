@@ -4,7 +4,7 @@ describe('configuration', () => {
   it('has defaults that run on the embedded SQLite store at port 8080', () => {
     expect(parseConfig({})).toEqual({
       port: 8080,
-      host: '0.0.0.0',
+      host: '::',
       databaseUrl: './data/latchkey.db',
       logLevel: 'info',
       corsAllowedOrigins: ['*'],
