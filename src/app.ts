@@ -25,6 +25,7 @@ import { RESOLVE_TOKEN_KEY_BYTES, ResolveTokens } from './resolver/resolve-token
 import { RESOLVE_TOKEN_KEY_ID, loadOrCreateServerKey } from './store/server-key-store.js';
 import { confidenceRoutes } from './routes/confidence.js';
 import { ofrepRoutes } from './routes/ofrep.js';
+import { unleashRoutes } from './routes/unleash/index.js';
 import { KyselyFlagAdminStore } from './store/flag-admin-store.js';
 import { RpcRuntimeAuthenticator } from './auth/runtime-auth.js';
 import { ClientCredentials } from './client-credentials/client-credentials.js';
@@ -240,6 +241,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
   for (const route of confidenceRoutes(validator, resolver)) plainRoutes.add(route);
   for (const route of ofrepRoutes(validator, resolver, flagCatalog)) plainRoutes.add(route);
+  for (const route of unleashRoutes(validator, resolver)) plainRoutes.add(route);
   plainRoutes.add({
     method: 'GET',
     path: '/metrics',

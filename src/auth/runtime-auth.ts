@@ -1,4 +1,3 @@
-import type { RuntimeScope } from '../credentials/scopes.js';
 import type { CredentialValidator, PresentedRequest, ValidatedCredential } from '../client-credentials/validator.js';
 import type { RuntimeAuthenticator, RuntimeCall } from './auth-interceptor.js';
 import type { CredentialPrincipal } from './principal.js';
@@ -13,7 +12,7 @@ export interface RuntimeRequestParts {
   peerAddress: string;
   method: string;
   requestId: string;
-  requirement: { scope: RuntimeScope | null; secretOnly: boolean };
+  requirement: PresentedRequest['requirement'];
   onRate: (state: RateState) => void;
 }
 

@@ -24,7 +24,7 @@ export interface PresentedRequest {
   method: string;
   requestId: string;
   /** `null` scope: any valid credential (e.g. GET /v1/credential). */
-  requirement: { scope: RuntimeScope | null; secretOnly: boolean };
+  requirement: { scope: RuntimeScope | null; secretOnly: boolean; /** Refuses SECRET credentials (APIs for browser and mobile SDKs). */ publishableOnly?: boolean };
   /** Receives the rate-limit state for the response headers, on success and refusal alike. */
   onRate?: (state: RateState) => void;
 }
@@ -254,12 +254,15 @@ export class CredentialValidator {
       throw denied('ORIGIN_NOT_ALLOWED', req.origin ? `${name} may not be used from the origin ${req.origin}` : `${name} is limited to listed origins and this request has no Origin header`);
     }
     // 7. scope, then class
-    const { scope, secretOnly } = req.requirement;
+    const { scope, secretOnly, publishableOnly } = req.requirement;
     if (scope !== null && !hasScope(c.scopes, scope)) {
       throw denied('SCOPE_MISSING', `${name} lacks the scope ${scope} that ${req.method} needs`);
     }
     if (secretOnly && c.class !== 'SECRET') {
       throw denied('CLASS_NOT_ALLOWED', `${req.method} needs a SECRET credential; ${name} is PUBLISHABLE`);
+    }
+    if (publishableOnly && c.class !== 'PUBLISHABLE') {
+      throw denied('CLASS_NOT_ALLOWED', `${req.method} needs a PUBLISHABLE credential; ${name} is SECRET`);
     }
     return {
       principal: this.principalOf(entry),

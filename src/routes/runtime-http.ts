@@ -1,7 +1,6 @@
-import type { RuntimeScope } from '../credentials/scopes.js';
 import { nodeHeaderGetter } from '../auth/header-getters.js';
 import { presentedRequest } from '../auth/runtime-auth.js';
-import type { CredentialValidator, ValidatedCredential } from '../client-credentials/validator.js';
+import type { CredentialValidator, PresentedRequest, ValidatedCredential } from '../client-credentials/validator.js';
 import { DomainError } from '../domain/errors.js';
 import { httpStatusOf, toHttpBody } from '../rpc/errors.js';
 import { sendJson, type HttpRequest, type HttpResponse } from '../server/http-util.js';
@@ -19,7 +18,7 @@ export async function authenticateHttp(
   res: HttpResponse,
   info: RequestInfo,
   url: URL,
-  requirement: { scope: RuntimeScope | null; secretOnly: boolean },
+  requirement: PresentedRequest['requirement'],
   bodySecret?: string,
 ): Promise<ValidatedCredential | undefined> {
   try {
