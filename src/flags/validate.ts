@@ -110,6 +110,14 @@ export function validateFlagDefinition(
       }
     });
     if (sum > TOTAL_BUCKETS) add(`${at}.allocations`, `weights sum to ${sum} basis points; at most ${TOTAL_BUCKETS} (100%)`);
+    // Weights of several variants that sum to exactly 100 are percentages written as basis points:
+    // 50 + 50 would serve 1 % of units and send 99 % on to the next rule. Say so rather than store it.
+    if (sum === 100 && rule.allocations.length > 1) {
+      add(
+        `${at}.allocations`,
+        `weights are basis points (10000 = 100%): these sum to 100, which is 1% of units; for percentages multiply by 100 (e.g. 5000 and 5000 for 50/50)`,
+      );
+    }
   });
 
   return out;

@@ -54,6 +54,7 @@ describe('validateFlagDefinition', () => {
     ['fractional weight', { rules: [ruleDef({ allocations: [{ variant: 'a', weight: 0.5 }] })] }, ['flag.rules[0].allocations[0].weight']],
     ['weight over 10000', { rules: [ruleDef({ allocations: [{ variant: 'a', weight: 10001 }] })] }, ['flag.rules[0].allocations[0].weight']],
     ['weights summing over 10000', { rules: [ruleDef({ allocations: [{ variant: 'a', weight: 6000 }, { variant: 'b', weight: 4001 }] })] }, ['flag.rules[0].allocations']],
+    ['weights of several variants summing to 100 (percent, not basis points)', { rules: [ruleDef({ allocations: [{ variant: 'a', weight: 50 }, { variant: 'b', weight: 50 }] })] }, ['flag.rules[0].allocations']],
     ['unknown environment', { rules: [ruleDef({ environments: ['production', 'prod'] })] }, ['flag.rules[0].environments[1]']],
     ['empty rule name', { rules: [ruleDef({ name: '  ' })] }, ['flag.rules[0].name']],
     ['duplicate rule names', { rules: [ruleDef({ name: 'x' }), ruleDef({ name: 'y' }), ruleDef({ name: 'x' })] }, ['flag.rules[2].name']],
@@ -86,6 +87,8 @@ describe('validateFlagDefinition', () => {
     expect(fields(flagDef({ variants: Array.from({ length: 100 }, (_, i) => ({ name: `v${i}`, value: 'x' })) }))).toEqual([]);
     expect(fields(flagDef({ rules: [ruleDef({ allocations: [{ variant: 'a', weight: 9999 }, { variant: 'b', weight: 1 }] })] }))).toEqual([]);
     expect(fields(flagDef({ variants: [], rules: [] }))).toEqual([]);
+    // One variant at 100 basis points is a plausible 1 % canary, and is kept.
+    expect(fields(flagDef({ rules: [ruleDef({ allocations: [{ variant: 'a', weight: 100 }] })] }))).toEqual([]);
   });
 
   it('reports every problem at once, with descriptions a person can act on', () => {
