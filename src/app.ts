@@ -5,7 +5,7 @@ import { createLogger, type Logger } from './logging/logger.js';
 import { AuditLog } from './audit/audit-log.js';
 import { authInterceptor, recordRefusedAdminChange, type RuntimeAuthenticator } from './auth/auth-interceptor.js';
 import { ApiClients } from './iam/api-clients.js';
-import { bootstrapAdmin } from './iam/bootstrap.js';
+import { announceOnStderr, bootstrapAdmin, type Announce } from './iam/bootstrap.js';
 import { registerApiClientService } from './rpc/api-client-service.js';
 import { registerAuditService } from './rpc/audit-service.js';
 import { registerAuthService } from './rpc/auth-service.js';
@@ -70,8 +70,8 @@ export interface AppOptions {
   logger?: Logger;
   /** The clock; tests replace it. */
   now?: () => Date;
-  /** Where first-start admin credentials are shown once; defaults to stderr. */
-  announce?: (text: string) => void;
+  /** Where first-start admin credentials are shown once (before they are committed); defaults to stderr. */
+  announce?: Announce;
   /** Audit writer tuning (tests use a small queue to exercise overflow). */
   audit?: ConstructorParameters<typeof AuditLog>[2];
 }
@@ -127,14 +127,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     config.bootstrapClientId !== undefined && config.bootstrapClientSecret !== undefined
       ? { clientId: config.bootstrapClientId, secret: config.bootstrapClientSecret }
       : undefined;
-  // Shown after the listener is up, so the printed curl command has the real port.
-  const announcements: string[] = [];
-  try {
-    await bootstrapAdmin(apiClients, logger, { seeded: seededAdmin, announce: (text) => announcements.push(text) });
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
   const auditStore = new KyselyAuditStore(database.db);
   // Reads (AuditService, retention) use this thread's connection; batches are written on their own thread.
   let auditWriter;
@@ -270,16 +262,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
     });
   } catch (err) {
+    credentialCache.stop();
+    flagCatalog.stopPolling();
+    retention.stop();
+    await lastUse.close();
+    await rateLimits.close();
     await auditWriter.close(AUDIT_THREAD_EXIT_MS);
     await database.close();
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
-  logger.info({ port: listener.port, host: config.host, database: database.dialect }, 'latchkey is listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)');
-  const announce = options.announce ?? ((text: string) => process.stderr.write(`${text}\n`));
-  for (const text of announcements) announce(text.replaceAll('<port>', String(listener.port)));
-
   let closing: Promise<void> | undefined;
-  return {
+  const app: App = {
     port: listener.port,
     logger,
     database,
@@ -305,4 +298,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       return closing;
     },
   };
+
+  // Only now that the port is held (SPEC §8): a start that fails before this point, the port
+  // taken above all, leaves no admin behind whose secret was never shown.
+  try {
+    await bootstrapAdmin(apiClients, logger, { seeded: seededAdmin, announce: options.announce ?? announceOnStderr, port: listener.port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  logger.info({ port: listener.port, host: config.host, database: database.dialect }, 'latchkey is listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)');
+  return app;
 }

@@ -69,6 +69,28 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   maxConnections: 'LATCHKEY_MAX_CONNECTIONS',
 };
 
+/** One line per setting for `latchkey --help` (the default is added from the schema). */
+export const SETTING_HELP: Record<keyof Config, string> = {
+  port: 'TCP port for every protocol (gRPC, gRPC-Web, Connect, HTTP); 0 picks a free one',
+  host: 'address to listen on',
+  databaseUrl: 'postgres://… for PostgreSQL, otherwise the path of a SQLite file',
+  logLevel: 'fatal, error, warn, info, debug, trace or silent',
+  corsAllowedOrigins: 'browser origins allowed by CORS, comma-separated; * allows any',
+  shutdownTimeoutMs: 'how long SIGTERM waits for in-flight calls, in milliseconds',
+  bootstrapClientId: 'client id of a known admin created on an empty database (with the secret)',
+  bootstrapClientSecret: 'its secret, at least 16 characters',
+  trustedProxies: 'CIDR ranges of proxies whose X-Forwarded-For is believed, comma-separated',
+  defaultRateLimit: 'requests per window for credentials without their own limit',
+  redisUrl: 'redis://… to share rate-limit counters between replicas',
+  auditValidations: 'whether credential validations are audited (true or false)',
+  auditRetention: 'how long audit records are kept, in hours or days (72h, 90d)',
+  firstBytesTimeoutMs: 'a new connection must send its first bytes within this many ms',
+  headersTimeoutMs: 'an HTTP/1.1 request must send its headers within this many ms',
+  idleTimeoutMs: 'an idle keep-alive connection or HTTP/2 session is closed after this many ms',
+  bodyTimeoutMs: 'a request body that receives nothing for this many ms is closed',
+  maxConnections: 'open connections accepted at once',
+};
+
 const port = z
   .string()
   .trim()
@@ -241,4 +263,14 @@ export function parseConfig(raw: RawConfig, sourceOf: (key: keyof Config) => str
     return `${sourceOf(key)}${given === undefined ? '' : `=${JSON.stringify(given)}`}: ${issue.message}`;
   });
   throw new ConfigError(problems);
+}
+
+/** A setting's default as it would be written in its variable (undefined: unset), for `latchkey --help`. */
+export function settingDefault(key: keyof Config): string | undefined {
+  let field: z.ZodTypeAny | undefined = schema.innerType().shape[key];
+  while (field) {
+    if (field instanceof z.ZodDefault) return String(field._def.defaultValue());
+    field = field instanceof z.ZodEffects ? field.innerType() : field instanceof z.ZodPipeline ? field._def.in : undefined;
+  }
+  return undefined;
 }

@@ -29,6 +29,21 @@ export const UPDATABLE_FIELDS = ['display_name', 'description', 'labels', 'roles
 
 const name = (id: string) => `apiClients/${id}`;
 
+/** The role that must stay held by at least one API client, or nobody can manage latchkey. */
+export const ADMIN_ROLE = 'roles/admin';
+
+const isAdmin = (r: { roles: readonly string[] }) => r.roles.includes(ADMIN_ROLE);
+
+function lastAdmin(resourceName: string, change: 'delete' | 'update'): DomainError {
+  const what = change === 'delete' ? 'deleting it' : `taking ${ADMIN_ROLE} away from it`;
+  return new DomainError(
+    'failed_precondition',
+    'LAST_ADMIN',
+    `${resourceName} is the last API client with ${ADMIN_ROLE}; ${what} would leave nobody able to manage latchkey. Grant ${ADMIN_ROLE} to another API client first`,
+    { metadata: { resource: resourceName } },
+  );
+}
+
 function validate(input: ApiClientInput, prefix: string): FieldViolation[] {
   return [
     ...checkText(`${prefix}.display_name`, input.displayName, MAX_DISPLAY_NAME),
@@ -41,6 +56,12 @@ function validate(input: ApiClientInput, prefix: string): FieldViolation[] {
       ALL_PERMISSIONS.includes(p) ? [] : [{ field: `${prefix}.permissions[${i}]`, description: `unknown permission ${JSON.stringify(p)}` }],
     ),
   ];
+}
+
+function clientIdTaken(clientId: string): DomainError {
+  return new DomainError('already_exists', 'CLIENT_ID_TAKEN', `another API client already has the client id ${JSON.stringify(clientId)}`, {
+    metadata: { clientId },
+  });
 }
 
 function invalidClient(): DomainError {
@@ -59,7 +80,12 @@ export class ApiClients {
   ) {}
 
   async create(requestedId: string, input: ApiClientInput, actor: string | null, seeded?: { clientId: string; secret: string }) {
-    const id = chooseId(requestedId, 'api_client_id');
+    const { record, secret } = this.newClient(chooseId(requestedId, 'api_client_id'), input, actor, seeded);
+    if (!(await this.store.insert(record))) throw alreadyExists(name(record.id));
+    return { record, secret };
+  }
+
+  private newClient(id: string, input: ApiClientInput, actor: string | null, seeded?: { clientId: string; secret: string }) {
     const violations = validate(input, 'api_client');
     if (violations.length > 0) throw invalidArgument(violations);
     const secret = seeded?.secret ?? API_CLIENT_SECRET_PREFIX + randomBase62(40);
@@ -78,7 +104,6 @@ export class ApiClients {
       etag: newEtag(),
       secretGeneration: 1,
     };
-    if (!(await this.store.insert(record))) throw alreadyExists(name(id));
     return { record, secret };
   }
 
@@ -112,17 +137,84 @@ export class ApiClients {
       if (paths.includes('permissions')) next.permissions = [...new Set(input.permissions)];
       const violations = validate(next, 'api_client');
       if (violations.length > 0) throw invalidArgument(violations);
+      if (isAdmin(current) && !isAdmin(next)) {
+        // Under the admin lock: two such changes (or one and a delete) on two replicas cannot both
+        // see the other's client as the admin that remains. The swap still guards the row itself.
+        return this.store.withAdminLock(async (locked) => {
+          if ((await locked.countHolders(ADMIN_ROLE, current.id)) === 0) throw lastAdmin(resourceName, 'update');
+          return (await locked.update(next, paths, current.etag)) ? next : CONFLICT;
+        });
+      }
       return (await this.store.update(next, paths, current.etag)) ? next : CONFLICT;
     });
   }
 
+  /** Refused with LAST_ADMIN when the client is the only one holding roles/admin. */
   async delete(resourceName: string, etag?: string): Promise<void> {
     const [id] = parseName(resourceName, ['apiClients']);
-    if (!(await this.store.delete(id!, etag || undefined))) {
-      if (!etag) throw notFound(resourceName);
-      await this.get(resourceName); // NOT_FOUND when it is gone
-      throw etagMismatch(resourceName);
-    }
+    await this.store.withAdminLock(async (locked) => {
+      // Every delete takes the lock, as whether the client is an admin is only known once it is
+      // read under it; role grants that land meanwhile make the count larger, never smaller.
+      const current = await locked.get(id!);
+      if (!current) throw notFound(resourceName);
+      checkEtag(resourceName, etag, current.etag);
+      if (isAdmin(current) && (await locked.countHolders(ADMIN_ROLE, current.id)) === 0) throw lastAdmin(resourceName, 'delete');
+      if (!(await locked.delete(id!, etag || undefined))) {
+        // Only a write that took no lock (a description, a secret rotation) can come in between.
+        if (!etag) throw notFound(resourceName);
+        if (!(await locked.get(id!))) throw notFound(resourceName); // never this.store inside the transaction: SQLite has one connection
+        throw etagMismatch(resourceName);
+      }
+    });
+  }
+
+  /**
+   * First start (SPEC §5): creates the admin `id` only when there is no API client at all, and
+   * runs `beforeCommit` (which shows the secret) before the insert commits, so no admin is ever
+   * stored whose secret was not shown. Undefined when the database already had an API client.
+   */
+  async createFirst(
+    id: string,
+    input: ApiClientInput,
+    seeded: { clientId: string; secret: string } | undefined,
+    beforeCommit: (created: { record: ApiClientRecord; secret: string }) => Promise<void>,
+  ) {
+    const created = this.newClient(id, input, null, seeded);
+    return (await this.store.insertFirst(created.record, () => beforeCommit(created))) ? created : undefined;
+  }
+
+  /**
+   * Operator recovery (`latchkey admin reset-bootstrap`): gives `id` roles/admin and a new secret
+   * (and the seeded client id and secret when given), creating it when it is missing. Ends every
+   * access token it held. A compare-and-swap like every other write.
+   */
+  async resetAdmin(id: string, input: ApiClientInput, seeded?: { clientId: string; secret: string }) {
+    const resourceName = name(id);
+    return untilSwapped(resourceName, async () => {
+      const current = await this.store.get(id);
+      if (!current) {
+        const created = this.newClient(id, { ...input, roles: [ADMIN_ROLE], permissions: [] }, null, seeded);
+        if (await this.store.insert(created.record)) return { ...created, created: true };
+        if (await this.store.get(id)) return CONFLICT; // created meanwhile: re-key that one
+        throw clientIdTaken(created.record.clientId);
+      }
+      const secret = seeded?.secret ?? API_CLIENT_SECRET_PREFIX + randomBase62(40);
+      const record: ApiClientRecord = {
+        ...current,
+        clientId: seeded?.clientId ?? current.clientId,
+        secretDigest: digestSecret(secret),
+        roles: [ADMIN_ROLE],
+        permissions: [],
+        updateTime: this.now(),
+        updater: null,
+        etag: newEtag(),
+        secretGeneration: current.secretGeneration + 1,
+      };
+      const result = await this.store.rekey(record, current.etag);
+      if (result === 'conflict') return CONFLICT;
+      if (result === 'client-id-taken') throw clientIdTaken(record.clientId);
+      return { record, secret, created: false };
+    });
   }
 
   /** A new secret; the old one and every access token issued with it stop working at once. */

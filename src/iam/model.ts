@@ -49,6 +49,27 @@ export interface ApiClientStore {
   replaceSecret(id: string, secretDigest: string, updateTime: Date, updater: string | null, etag: string): Promise<ApiClientRecord | undefined>;
   count(): Promise<number>;
   /**
+   * Inserts `record` only when there is no API client at all (the first start's admin), then runs
+   * `beforeCommit` inside the same transaction: when it throws, nothing is stored. False when the
+   * table was not empty or a concurrent first start's insert won (that one is stored instead).
+   */
+  insertFirst(record: ApiClientRecord, beforeCommit: () => Promise<void>): Promise<boolean>;
+  /**
+   * Replaces the client id, secret digest, roles and permissions of `record.id` only if its etag
+   * is still `expectedEtag`, starts the next secret generation and ends every access token of the
+   * client, atomically. 'conflict' when the etag no longer matches (or the client is gone),
+   * 'client-id-taken' when another API client has `record.clientId`.
+   */
+  rekey(record: ApiClientRecord, expectedEtag: string): Promise<'ok' | 'conflict' | 'client-id-taken'>;
+  /**
+   * Runs `fn` in a transaction holding the administrators lock, with a store bound to that
+   * transaction. Every write that can take `roles/admin` away from an API client (a delete, a
+   * change of roles) runs under it, so two of them never both decide they leave an admin behind.
+   */
+  withAdminLock<T>(fn: (store: ApiClientStore) => Promise<T>): Promise<T>;
+  /** How many API clients other than `exceptId` hold `role` (as read now, committed changes included). */
+  countHolders(role: string, exceptId: string): Promise<number>;
+  /**
    * Stores an access token for the client `token.apiClientId`, under its current secret
    * generation, only if its secret is still the one with digest `secretDigest` (what the exchange
    * verified). False when the client is gone or its secret changed since.

@@ -9,7 +9,7 @@ import {
 /**
  * Serving state shared by grpc.health.v1.Health and `GET /healthz`. It turns
  * NOT_SERVING when shutdown begins, so load balancers stop sending traffic
- * while in-flight calls drain.
+ * while in-flight calls drain; open Watch streams get NOT_SERVING and end.
  */
 export class HealthState {
   private serving = true;
@@ -69,6 +69,9 @@ export function registerHealth(router: ConnectRouter, state: HealthState): void 
           last = current.status;
           yield current;
         }
+        // Shutting down: the watcher has its NOT_SERVING, and the stream ends (OK) so that the
+        // drain does not wait the whole shutdown timeout for a call that would never finish.
+        if (!state.isServing()) return;
         await state.changed(ctx.signal);
       }
     },

@@ -243,6 +243,25 @@ export async function listen(handler: RequestHandler, port: number, host: string
         });
       }
       h1.close(); // stops its connection checks; it holds no socket of its own
+      // HTTP/2 sessions got GOAWAY above and close themselves once their streams are done: let
+      // them flush their last frames (a gRPC call's trailers) rather than cutting the socket
+      // under them, for at most a second.
+      const closing = [...sessions].filter((s) => !s.destroyed);
+      if (closing.length > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          timer.unref();
+          let open = closing.length;
+          for (const session of closing) {
+            session.once('close', () => {
+              if (--open === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+          }
+        });
+      }
       for (const socket of sockets) socket.destroy();
       await closed;
     },

@@ -1,9 +1,19 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccessTokenRecord, ApiClientRecord, ApiClientStore } from '../iam/model.js';
 import type { ApiClientsTable, Database } from './schema.js';
 import { fromDbTime, toDbTime } from './time.js';
 import { changedColumns } from './swap.js';
 import { isForeignKeyViolation, isUniqueViolation } from './unique-violation.js';
+import { detectDialect } from './dialect.js';
+
+/**
+ * The PostgreSQL advisory lock (transaction-scoped) behind `withAdminLock`: one number that no
+ * other lock of latchkey's uses (Kysely's migration lock is 3853314791062309107).
+ */
+const ADMIN_LOCK_KEY = 7_236_914_305_553_871;
+
+/** Thrown out of a transaction to roll it back when the new client id is someone else's. */
+const CLIENT_ID_TAKEN = Symbol('client-id-taken');
 
 function toRecord(row: Selectable<ApiClientsTable>): ApiClientRecord {
   return {
@@ -104,6 +114,84 @@ export class KyselyApiClientStore implements ApiClientStore {
       const row = await tx.selectFrom('api_clients').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       return toRecord(row);
     });
+  }
+
+  /** Runs `fn` in a transaction, or in the current one when this store is bound to a transaction. */
+  private inTransaction<T>(fn: (store: KyselyApiClientStore, db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this, this.db);
+    return this.db.transaction().execute((tx) => fn(new KyselyApiClientStore(tx), tx));
+  }
+
+  /**
+   * On SQLite the transaction itself is the lock: it begins with BEGIN IMMEDIATE (see
+   * sqlite-dialect.ts), which takes the file's write lock, so its reads see the newest commit and no
+   * other writer, in this process or another, commits until it ends. On PostgreSQL, where READ
+   * COMMITTED lets two transactions read the same admins and both delete one, a transaction-scoped
+   * advisory lock serialises these writes across replicas; each statement after it sees every
+   * commit made before it was granted.
+   */
+  withAdminLock<T>(fn: (store: KyselyApiClientStore) => Promise<T>): Promise<T> {
+    return this.inTransaction(async (store, tx) => {
+      if (detectDialect(tx) === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(ADMIN_LOCK_KEY)})`.execute(tx);
+      return fn(store);
+    });
+  }
+
+  async countHolders(role: string, exceptId: string) {
+    // Roles are stored as a JSON array of validated role names, which need no escaping in JSON or LIKE.
+    if (!/^[a-z0-9/_-]+$/i.test(role)) throw new Error(`countHolders: unexpected role name ${JSON.stringify(role)}`);
+    const row = await this.db
+      .selectFrom('api_clients')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('roles', 'like', `%${JSON.stringify(role)}%`)
+      .where('id', '<>', exceptId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  insertFirst(record: ApiClientRecord, beforeCommit: () => Promise<void>) {
+    // Under the admin lock, so that of several replicas starting at once on one database exactly
+    // one finds the table empty; a first start whose beforeCommit fails leaves it empty for the next.
+    return this.withAdminLock(async (store) => {
+      if ((await store.count()) > 0) return false;
+      await store.db.insertInto('api_clients').values(toRow(record)).execute();
+      await beforeCommit();
+      return true;
+    });
+  }
+
+  async rekey(record: ApiClientRecord, expectedEtag: string): Promise<'ok' | 'conflict' | 'client-id-taken'> {
+    try {
+      return await this.inTransaction(async (_store, tx) => {
+        let res;
+        try {
+          res = await tx
+            .updateTable('api_clients')
+            .set((eb) => ({
+              client_id: record.clientId,
+              secret_digest: record.secretDigest,
+              secret_generation: eb('secret_generation', '+', 1),
+              roles: JSON.stringify(record.roles),
+              permissions: JSON.stringify(record.permissions),
+              update_time: toDbTime(record.updateTime),
+              updater: record.updater,
+              etag: record.etag,
+            }))
+            .where('id', '=', record.id)
+            .where('etag', '=', expectedEtag)
+            .executeTakeFirst();
+        } catch (err) {
+          if (isUniqueViolation(err)) throw CLIENT_ID_TAKEN;
+          throw err;
+        }
+        if (res.numUpdatedRows === 0n) return 'conflict' as const;
+        await tx.deleteFrom('access_tokens').where('api_client_id', '=', record.id).execute();
+        return 'ok' as const;
+      });
+    } catch (err) {
+      if (err === CLIENT_ID_TAKEN) return 'client-id-taken';
+      throw err;
+    }
   }
 
   async count() {

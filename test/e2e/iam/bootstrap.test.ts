@@ -4,6 +4,16 @@ import { join } from 'node:path';
 import { ApiClientService } from '../../../gen/latchkey/iam/v1/api_client_service_pb.js';
 import { BOOTSTRAP, basic, connectClient } from '../../support/clients.js';
 import { startTestServer } from '../../support/server.js';
+import { openDatabase } from '../../../src/store/database.js';
+
+async function apiClientIds(databaseUrl: string): Promise<string[]> {
+  const database = await openDatabase({ url: databaseUrl });
+  try {
+    return (await database.db.selectFrom('api_clients').select('id').orderBy('id').execute()).map((r) => r.id);
+  } finally {
+    await database.close();
+  }
+}
 
 describe('bootstrap admin', () => {
   let dir: string;
@@ -42,5 +52,44 @@ describe('bootstrap admin', () => {
     const got = await connectClient(server, ApiClientService, basic(BOOTSTRAP.clientId, BOOTSTRAP.secret)).getApiClient({ name: 'apiClients/bootstrap-admin' });
     expect(got.clientId).toBe(BOOTSTRAP.clientId);
     await server.close();
+  });
+
+  it('shows the secret before the admin is committed, so a failure in between leaves no admin behind', async () => {
+    const databaseUrl = join(dir, 'db.sqlite');
+    // Read through a connection of its own while the secret is being shown: the admin is not committed yet.
+    const seenWhileShown: string[][] = [];
+    await expect(
+      startTestServer(
+        { databaseUrl },
+        {
+          announce: async () => {
+            seenWhileShown.push(await apiClientIds(databaseUrl));
+            throw new Error('stderr is gone');
+          },
+        },
+      ),
+    ).rejects.toThrow('stderr is gone');
+    expect(seenWhileShown).toEqual([[]]);
+    expect(await apiClientIds(databaseUrl)).toEqual([]);
+
+    // The next start creates an admin, shows it, and only then is it stored.
+    const shown: string[] = [];
+    const next = await startTestServer(
+      { databaseUrl },
+      {
+        announce: async (t) => {
+          seenWhileShown.push(await apiClientIds(databaseUrl));
+          shown.push(t);
+        },
+      },
+    );
+    expect(seenWhileShown).toEqual([[], []]);
+    expect(await apiClientIds(databaseUrl)).toEqual(['bootstrap-admin']);
+    const clientId = /client id: +(\S+)/.exec(shown[0]!)?.[1];
+    const secret = /client secret: +(\S+)/.exec(shown[0]!)?.[1];
+    expect((await connectClient(next, ApiClientService, basic(clientId!, secret!)).getApiClient({ name: 'apiClients/bootstrap-admin' })).roles).toEqual([
+      'roles/admin',
+    ]);
+    await next.close();
   });
 });
