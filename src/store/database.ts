@@ -1,7 +1,7 @@
 /**
  * Opens the store: SQLite (default, `./data/latchkey.db`) or PostgreSQL (`postgres://…`).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -76,7 +76,15 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
 
 function openSqlite(path: string): OpenDatabase {
   const inMemory = path === ':memory:';
-  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (!inMemory) {
+    const dir = dirname(resolve(path));
+    // The default ./data folder is created on the first `npm start`; any other folder must exist,
+    // so that a mistyped path is an error rather than a new, empty database somewhere else.
+    if (resolve(path) === resolve(DEFAULT_DATABASE_URL)) mkdirSync(dir, { recursive: true });
+    else if (!existsSync(dir)) {
+      throw new Error(`cannot open SQLite database at ${path}: the directory ${dir} does not exist (create it, or correct LATCHKEY_DATABASE_URL)`);
+    }
+  }
   let sqlite: SqliteDatabase.Database;
   try {
     sqlite = new SqliteDatabase(path);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,8 +139,18 @@ describe('the latchkey command', () => {
     expect(run.stderr()).toContain('LATCHKEY_DATABASE_URL="mysql://root@127.0.0.1/x": must be a postgres:// URL or a SQLite file path');
   });
 
+  it('refuses a SQLite path whose directory does not exist, instead of creating it', async () => {
+    const path = join(dir, 'no-such-dir', 'db.sqlite');
+    const run = spawnLatchkey(['migrate'], { LATCHKEY_DATABASE_URL: path });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toBe(
+      `latchkey: cannot open SQLite database at ${path}: the directory ${join(dir, 'no-such-dir')} does not exist (create it, or correct LATCHKEY_DATABASE_URL)\n`,
+    );
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+  });
+
   it('migrates a new SQLite file, saying what it applied and created, then finds it up to date', async () => {
-    const path = join(dir, 'nested', 'db.sqlite');
+    const path = join(dir, 'db.sqlite');
     const first = spawnLatchkey(['migrate'], { LATCHKEY_DATABASE_URL: path });
     expect(await first.exited).toBe(0);
     expect(first.stderr()).toBe(

@@ -13,8 +13,16 @@ describe('openDatabase (SQLite)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('creates the parent directory and sets the pragmas', async () => {
+  test('refuses a path whose directory does not exist, creating nothing', async () => {
     const path = join(dir, 'a', 'b', 'latchkey.db');
+    await expect(openDatabase({ url: `sqlite:${path}` })).rejects.toThrow(
+      `cannot open SQLite database at ${path}: the directory ${join(dir, 'a', 'b')} does not exist (create it, or correct LATCHKEY_DATABASE_URL)`,
+    );
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+  });
+
+  test('opens a new file in an existing directory and sets the pragmas', async () => {
+    const path = join(dir, 'latchkey.db');
     const store = await openDatabase({ url: `sqlite:${path}` });
     try {
       expect(store.dialect).toBe('sqlite');

@@ -16,7 +16,7 @@ interface Fresh {
 
 async function freshSqlite(): Promise<Fresh> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-store-'));
-  return { url: join(dir, 'nested', 'latchkey.db'), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return { url: join(dir, 'latchkey.db'), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function freshPostgres(): Promise<Fresh> {

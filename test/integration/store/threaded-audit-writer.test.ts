@@ -113,7 +113,7 @@ describe('starting the audit writer', () => {
       // A file where the database's directory should be.
       writeFileSync(join(dir, 'not-a-dir'), '');
       await expect(ThreadedAuditWriter.start(join(dir, 'not-a-dir', 'audit.db'))).rejects.toThrow(
-        /^the audit writer thread cannot open the store: .*(ENOTDIR|EEXIST)/,
+        /^the audit writer thread cannot open the store: cannot open SQLite database at .*not-a-dir\/audit\.db: unable to open database file$/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
