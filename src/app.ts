@@ -26,6 +26,7 @@ import { RESOLVE_TOKEN_KEY_ID, loadOrCreateServerKey } from './store/server-key-
 import { confidenceRoutes } from './routes/confidence.js';
 import { ofrepRoutes } from './routes/ofrep.js';
 import { unleashRoutes } from './routes/unleash/index.js';
+import { reflagRoutes } from './routes/reflag/routes.js';
 import { KyselyFlagAdminStore } from './store/flag-admin-store.js';
 import { RpcRuntimeAuthenticator } from './auth/runtime-auth.js';
 import { ClientCredentials } from './client-credentials/client-credentials.js';
@@ -234,6 +235,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   for (const route of confidenceRoutes(validator, resolver)) plainRoutes.add(route);
   for (const route of ofrepRoutes(validator, resolver, flagCatalog)) plainRoutes.add(route);
   for (const route of unleashRoutes(validator, resolver)) plainRoutes.add(route);
+  // Reflag's SDKs under /reflag/; its live-update streams are ended before the server drains.
+  const reflag = reflagRoutes({ validator, resolver, catalog: flagCatalog, events: sdkEvents });
+  for (const route of reflag.routes) plainRoutes.add(route);
   plainRoutes.add({
     method: 'GET',
     path: '/metrics',
@@ -281,6 +285,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     close() {
       closing ??= (async () => {
         health.stopServing();
+        reflag.updates.close();
         await listener.drain(config.shutdownTimeoutMs);
         credentialCache.stop();
         flagCatalog.stopPolling();

@@ -44,6 +44,7 @@ export class FlagCatalog {
   private timer: NodeJS.Timeout | undefined;
   private changeCount = 0;
   private readonly onError: (err: unknown) => void;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly store: FlagCatalogStore,
@@ -190,9 +191,26 @@ export class FlagCatalog {
     this.compiled.set(record.id, compiled);
   }
 
+  /**
+   * Calls `listener` after every applied change of flags, environments or projects (once the new
+   * state is readable); returns a function that removes it. A listener that throws is reported to
+   * `onError` and does not stop the others.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private rebuild(): void {
     this.sortedFlags = [...this.compiled.keys()].sort().map((id) => this.compiled.get(id)!);
     this.changeCount++;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.onError(err);
+      }
+    }
   }
 }
 

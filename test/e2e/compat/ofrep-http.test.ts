@@ -37,7 +37,9 @@ describe('OFREP over plain HTTP', () => {
     } catch {
       parsed = text;
     }
-    return { status: res.status, headers: Object.fromEntries(res.headers), text, body: parsed };
+    const answered: Record<string, string> = {};
+    res.headers.forEach((value, name) => (answered[name] = value));
+    return { status: res.status, headers: answered, text, body: parsed };
   };
   const flag = (secret: string, key: string, context?: Record<string, unknown>) =>
     post(`/ofrep/v1/evaluate/flags/${key}`, { authorization: `Bearer ${secret}` }, JSON.stringify(context === undefined ? {} : { context }));

@@ -84,7 +84,7 @@ async function grpcWebRaw(server: TestServer, bytes: Buffer) {
 
 /** A Connect unary call with fetch: HTTP status and the JSON error body. */
 async function connectRaw(server: TestServer, contentType: string, body: Buffer | string) {
-  const res = await fetch(`${server.baseUrl}${CHECK}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const res = await fetch(`${server.baseUrl}${CHECK}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   return { status: res.status, body: (await res.json()) as { code: string; message: string; details: { type: string; value: string; debug?: unknown }[] } };
 }
 

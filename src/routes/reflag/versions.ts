@@ -1,0 +1,50 @@
+/**
+ * Reflag's `flagStateVersion`: the change_log sequence number the flag catalog reflects
+ * (FlagCatalog.position). It never decreases on a replica, survives restarts (the catalog starts
+ * at the newest sequence number in the database, which never goes back), and means the same on
+ * every replica sharing the database, so an SDK that is told "version N" by one replica can ask
+ * any replica for it.
+ *
+ * `waitForVersion=N` (the SDKs send it after a `flags-updated` push): a replica that has applied
+ * N answers at once. One that has not reads the change log at once (the refresh it otherwise runs
+ * every 500 ms): a version that another replica announced has committed, so the replica then has
+ * it. A version no replica has committed (or a refresh that fails or takes longer than
+ * MAX_WAIT_MS) is answered with the current version; the SDKs then keep what they have and wait
+ * for the next push.
+ */
+import { DomainError } from '../../domain/errors.js';
+
+export interface VersionedCatalog {
+  readonly position: number;
+  refresh(): Promise<void>;
+}
+
+/** Bound on a `waitForVersion` wait (the browser SDK gives up on a request after 5 s). */
+export const MAX_WAIT_MS = 3_000;
+
+/** The `waitForVersion` parameter: undefined when absent; a DomainError when not a non-negative integer. */
+export function parseWaitForVersion(params: URLSearchParams): number | undefined {
+  const raw = params.get('waitForVersion');
+  if (raw === null) return undefined;
+  if (!/^\d{1,15}$/.test(raw)) {
+    throw new DomainError('invalid_argument', 'INVALID_ARGUMENT', `waitForVersion must be a flag state version (a non-negative integer); got ${JSON.stringify(raw.slice(0, 40))}`, {
+      fieldViolations: [{ field: 'waitForVersion', description: 'must be a non-negative integer' }],
+    });
+  }
+  return Number(raw);
+}
+
+/** Resolves once the catalog has applied `version`, or after one refresh (bounded by MAX_WAIT_MS). Never rejects. */
+export async function waitForVersion(catalog: VersionedCatalog, version: number | undefined, maxWaitMs = MAX_WAIT_MS): Promise<void> {
+  if (version === undefined || catalog.position >= version) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, maxWaitMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([catalog.refresh().catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
