@@ -4,12 +4,11 @@ import type { JsonValue } from '../flags/model.js';
 import type { FlagResolver } from '../resolver/flag-resolver.js';
 import type { ResolvedFlag } from '../resolver/model.js';
 import type { CredentialValidator } from '../client-credentials/validator.js';
-import { BodyTooLargeError, readBody, sendJson, type HttpRequest, type HttpResponse } from '../server/http-util.js';
+import { sendJson, type HttpRequest, type HttpResponse } from '../server/http-util.js';
 import type { PlainRoute } from '../server/plain-routes.js';
 import type { RequestInfo } from '../server/request-info.js';
-import { authenticateHttp, sendDomainError } from './runtime-http.js';
+import { authenticateHttp, readJsonObject, sendDomainError } from './runtime-http.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Confidence's reasons; it has no DEFAULT (a served default variant is a match) nor TYPE_MISMATCH. */
 const REASON: Record<ResolvedFlag['reason'], string> = {
@@ -44,26 +43,6 @@ function schemaOf(obj: Record<string, JsonValue>): Record<string, unknown> {
     else if (v && typeof v === 'object') out[k] = { structSchema: { schema: schemaOf(v) } };
   }
   return out;
-}
-
-async function readJsonObject(req: HttpRequest, res: HttpResponse, info: RequestInfo): Promise<Record<string, unknown> | undefined> {
-  const bad = (message: string) => sendDomainError(res, info, new DomainError('invalid_argument', 'INVALID_ARGUMENT', message));
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, MAX_BODY_BYTES);
-  } catch (err) {
-    // Too large is not malformed: RESOURCE_EXHAUSTED as on the RPCs, with HTTP's own 413.
-    if (err instanceof BodyTooLargeError) return void sendDomainError(res, info, new DomainError('resource_exhausted', 'BODY_TOO_LARGE', err.message, { httpStatus: 413 }));
-    throw err;
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return void bad('the body is not valid JSON');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return void bad('the body must be a JSON object');
-  return body as Record<string, unknown>;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -5,7 +5,7 @@
  * as a failure and log it.
  */
 import { DomainError } from '../../domain/errors.js';
-import { BodyTooLargeError, readBody, sendJson, type HttpRequest, type HttpResponse } from '../../server/http-util.js';
+import { sendJson, type HttpRequest, type HttpResponse } from '../../server/http-util.js';
 import type { RequestInfo } from '../../server/request-info.js';
 import { sendDomainError } from '../runtime-http.js';
 
@@ -19,28 +19,10 @@ export const EVALUATED = { scope: 'flags:read', secretOnly: false } as const;
 /** What the SDKs report (bulk, event, features/events, feedback): SDK events, scope logs:write. */
 export const REPORTS = { scope: 'logs:write', secretOnly: false } as const;
 
-/** Largest body a Reflag route reads (a bulk batch of 100 records is far smaller). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** The JSON body reader every runtime route shares (400 for bad JSON, 413 for too large). */
+export { readJsonBody as readJson } from '../runtime-http.js';
+
 const MAX_SDK_CHARS = 128;
-
-const invalid = (message: string, httpStatus?: number) =>
-  new DomainError('invalid_argument', 'INVALID_ARGUMENT', message, httpStatus === undefined ? {} : { httpStatus });
-
-/** The body as JSON; on anything else answers 400 (413 when too large) and resolves undefined. */
-export async function readJson(req: HttpRequest, res: HttpResponse, info: RequestInfo): Promise<{ value: unknown } | undefined> {
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, MAX_BODY_BYTES);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) return void sendDomainError(res, info, invalid(err.message, 413));
-    throw err;
-  }
-  try {
-    return { value: JSON.parse(raw.toString('utf8')) as unknown };
-  } catch {
-    return void sendDomainError(res, info, invalid('the body is not valid JSON'));
-  }
-}
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
