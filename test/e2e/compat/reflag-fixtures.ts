@@ -1,36 +1,23 @@
-import { fromJson } from '@bufbuild/protobuf';
-import { ValueSchema } from '@bufbuild/protobuf/wkt';
-import { ClientCredentialService } from '../../../gen/latchkey/clients/v1/client_credential_service_pb.js';
 import { ClientCredential_Class as Class, ClientCredential_Format as Format } from '../../../gen/latchkey/clients/v1/client_credential_pb.js';
-import { EventService } from '../../../gen/latchkey/events/v1/event_service_pb.js';
-import { FlagAdminService } from '../../../gen/latchkey/flags/admin/v1/flag_admin_service_pb.js';
-import { Condition_Operator as Op, Flag_Kind as Kind } from '../../../gen/latchkey/flags/admin/v1/flag_pb.js';
-import { FlagResolverService } from '../../../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
-import { BOOTSTRAP, basic, connectClient } from '../../support/clients.js';
-import type { TestServer } from '../../support/server.js';
+import {
+  admins,
+  cond,
+  createBannerFlag,
+  createConfigArchivedAndMobileFlags,
+  createRolloutFlag,
+  everyone,
+  Kind,
+  onOff,
+  Op,
+  resolveOverConnect,
+  v,
+  type Admin,
+} from './shared-fixtures.js';
 
 /**
  * Flags and credentials the Reflag tests share (reflag-node, reflag-browser, reflag-http), created
  * through the admin API of a real server. Rules differ per environment.
  */
-
-export const v = (json: unknown) => fromJson(ValueSchema, json as never);
-export const onOff = [
-  { name: 'on', value: v(true) },
-  { name: 'off', value: v(false) },
-];
-export const everyone = (variant: string) => [{ variant, weight: 10000 }];
-export const cond = (attribute: string, operator: Op, ...values: unknown[]) => ({ attribute, operator, values: values.map(v) });
-
-export function admins(server: TestServer) {
-  const auth = basic(BOOTSTRAP.clientId, BOOTSTRAP.secret);
-  return {
-    flags: connectClient(server, FlagAdminService, auth),
-    creds: connectClient(server, ClientCredentialService, auth),
-    events: connectClient(server, EventService, auth),
-  };
-}
-export type Admin = ReturnType<typeof admins>;
 
 /**
  * - `new-checkout` (BOOLEAN): development: on where company.plan IN [pro, enterprise];
@@ -63,18 +50,7 @@ export async function createReflagFixtures({ flags, creds }: Admin): Promise<voi
       ],
     },
   });
-  await flags.createFlag({
-    flagId: 'rollout',
-    flag: {
-      kind: Kind.BOOLEAN,
-      variants: onOff,
-      defaultVariant: 'off',
-      rules: [
-        { name: 'dev-30', enabled: true, environments: ['development'], allocations: [{ variant: 'on', weight: 3000 }] },
-        { name: 'prod-70', enabled: true, environments: ['production'], allocations: [{ variant: 'on', weight: 7000 }] },
-      ],
-    },
-  });
+  await createRolloutFlag(flags);
   await flags.createFlag({
     flagId: 'staged',
     flag: {
@@ -87,28 +63,7 @@ export async function createReflagFixtures({ flags, creds }: Admin): Promise<voi
       ],
     },
   });
-  await flags.createFlag({
-    flagId: 'banner',
-    flag: {
-      kind: Kind.STRING,
-      variants: [
-        { name: 'blue', value: v('blue') },
-        { name: 'green', value: v('green') },
-        { name: 'red', value: v('red') },
-      ],
-      defaultVariant: 'red',
-      rules: [
-        {
-          name: 'split',
-          enabled: true,
-          allocations: [
-            { variant: 'blue', weight: 5000 },
-            { variant: 'green', weight: 5000 },
-          ],
-        },
-      ],
-    },
-  });
+  await createBannerFlag(flags);
   await flags.createFlag({
     flagId: 'limits',
     flag: {
@@ -130,10 +85,7 @@ export async function createReflagFixtures({ flags, creds }: Admin): Promise<voi
     flag: { kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'off', rules: [{ name: 'acme', enabled: true, conditions: [cond('user.email', Op.ENDS_WITH, '@acme.com')], allocations: everyone('on') }] },
   });
   await flags.createFlag({ flagId: 'secret-tool', flag: { kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'on', secret: true } });
-  await flags.createFlag({ flagId: 'theme', flag: { kind: Kind.OBJECT, variants: [{ name: 'navy', value: v({ color: 'navy' }) }], defaultVariant: 'navy' } });
-  await flags.createFlag({ flagId: 'gone', flag: { kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'on' } });
-  await flags.archiveFlag({ name: 'flags/gone' });
-  await flags.createFlag({ flagId: 'mobile-only', flag: { project: 'projects/mobile', kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'on' } });
+  await createConfigArchivedAndMobileFlags(flags);
 }
 
 /** A Reflag-style key of client `app` (`sec_<env>_…` or `pub_<env>_…`); resolves to its secret and name. */
@@ -158,12 +110,6 @@ export async function reflagKey(
   return { secret: res.secret, name: res.credential!.name };
 }
 
-/** latchkey's own ResolveFlags answer: flag id → [variant, value], for oracle comparisons. */
-export async function resolveOverConnect(server: TestServer, secret: string, context: Record<string, unknown>) {
-  const res = await connectClient(server, FlagResolverService, { authorization: `Bearer ${secret}` }).resolveFlags({ flags: [], evaluationContext: context as never });
-  return Object.fromEntries(res.resolvedFlags.map((f) => [f.flag.slice('flags/'.length), [f.variant, f.value?.kind.value]]));
-}
-
 /** Polls `fn` until it gives a truthy value (or throws after `timeoutMs`). */
 export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -175,4 +121,4 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
   }
 }
 
-export { Class, Format, Kind, Op };
+export { admins, Class, cond, everyone, Format, Kind, onOff, Op, resolveOverConnect, v, type Admin };

@@ -1,34 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { fromJson } from '@bufbuild/protobuf';
-import { ValueSchema } from '@bufbuild/protobuf/wkt';
-import { ClientCredentialService } from '../../../gen/latchkey/clients/v1/client_credential_service_pb.js';
 import { ClientCredential_Class as Class, ClientCredential_Format as Format } from '../../../gen/latchkey/clients/v1/client_credential_pb.js';
-import { FlagAdminService } from '../../../gen/latchkey/flags/admin/v1/flag_admin_service_pb.js';
-import { Condition_Operator as Op, Flag_Kind as Kind } from '../../../gen/latchkey/flags/admin/v1/flag_pb.js';
-import { FlagResolverService } from '../../../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
-import { BOOTSTRAP, basic, connectClient } from '../../support/clients.js';
-import type { TestServer } from '../../support/server.js';
+import {
+  admins,
+  cond,
+  createBannerFlag,
+  createConfigArchivedAndMobileFlags,
+  createRolloutFlag,
+  everyone,
+  Kind,
+  onOff,
+  Op,
+  resolveOverConnect,
+  v,
+  type Admin,
+} from './shared-fixtures.js';
 
 /**
  * Flags and credentials the Unleash tests share (unleash-client, unleash-frontend, unleash-http),
  * created through the admin API of a real server. Rules differ per environment.
  */
-
-const v = (json: unknown) => fromJson(ValueSchema, json as never);
-const onOff = [
-  { name: 'on', value: v(true) },
-  { name: 'off', value: v(false) },
-];
-const everyone = (variant: string) => [{ variant, weight: 10000 }];
-const cond = (attribute: string, operator: Op, ...values: unknown[]) => ({ attribute, operator, values: values.map(v) });
-
-export function admins(server: TestServer) {
-  return {
-    flags: connectClient(server, FlagAdminService, basic(BOOTSTRAP.clientId, BOOTSTRAP.secret)),
-    creds: connectClient(server, ClientCredentialService, basic(BOOTSTRAP.clientId, BOOTSTRAP.secret)),
-  };
-}
-export type Admin = ReturnType<typeof admins>;
 
 /**
  * - `new-checkout` (BOOLEAN): in development on where country IN [SE, NO]; in production on where
@@ -60,40 +50,8 @@ export async function createUnleashFixtures({ flags, creds }: Admin): Promise<vo
       ],
     },
   });
-  await flags.createFlag({
-    flagId: 'rollout',
-    flag: {
-      kind: Kind.BOOLEAN,
-      variants: onOff,
-      defaultVariant: 'off',
-      rules: [
-        { name: 'dev-30', enabled: true, environments: ['development'], allocations: [{ variant: 'on', weight: 3000 }] },
-        { name: 'prod-70', enabled: true, environments: ['production'], allocations: [{ variant: 'on', weight: 7000 }] },
-      ],
-    },
-  });
-  await flags.createFlag({
-    flagId: 'banner',
-    flag: {
-      kind: Kind.STRING,
-      variants: [
-        { name: 'blue', value: v('blue') },
-        { name: 'green', value: v('green') },
-        { name: 'red', value: v('red') },
-      ],
-      defaultVariant: 'red',
-      rules: [
-        {
-          name: 'split',
-          enabled: true,
-          allocations: [
-            { variant: 'blue', weight: 5000 },
-            { variant: 'green', weight: 5000 },
-          ],
-        },
-      ],
-    },
-  });
+  await createRolloutFlag(flags);
+  await createBannerFlag(flags);
   await flags.createFlag({
     flagId: 'limits',
     flag: {
@@ -119,10 +77,7 @@ export async function createUnleashFixtures({ flags, creds }: Admin): Promise<vo
     flagId: 'regex-same',
     flag: { kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'on', rules: [{ name: 'staff', enabled: true, conditions: [cond('email', Op.MATCHES, '@example\\.com$')], allocations: everyone('on') }] },
   });
-  await flags.createFlag({ flagId: 'theme', flag: { kind: Kind.OBJECT, variants: [{ name: 'navy', value: v({ color: 'navy' }) }], defaultVariant: 'navy' } });
-  await flags.createFlag({ flagId: 'gone', flag: { kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'on' } });
-  await flags.archiveFlag({ name: 'flags/gone' });
-  await flags.createFlag({ flagId: 'mobile-only', flag: { project: 'projects/mobile', kind: Kind.BOOLEAN, variants: onOff, defaultVariant: 'on' } });
+  await createConfigArchivedAndMobileFlags(flags);
 }
 
 /** A credential of client `shop`; resolves to its secret and name. */
@@ -146,10 +101,5 @@ export async function importUnleashToken({ creds }: Admin, id: string, cls: Clas
   return { secret: res.secret, name: res.credential!.name };
 }
 
-/** latchkey's own ResolveFlags answer: flag id → [variant, value], for the oracle comparisons. */
-export async function resolveOverConnect(server: TestServer, secret: string, context: Record<string, unknown>) {
-  const res = await connectClient(server, FlagResolverService, { authorization: `Bearer ${secret}` }).resolveFlags({ flags: [], evaluationContext: context as never });
-  return Object.fromEntries(res.resolvedFlags.map((f) => [f.flag.slice('flags/'.length), [f.variant, f.value?.kind.value]]));
-}
 
-export { Class, Format };
+export { admins, Class, cond, everyone, Format, Kind, onOff, Op, resolveOverConnect, v, type Admin };
