@@ -229,6 +229,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         protocols: ['gRPC', 'gRPC-Web', 'Connect'],
         services: LATCHKEY_SERVICES.map((s) => s.typeName),
         routes: ['GET /healthz', 'GET /metrics', 'POST /v1/oauth/token', 'GET /v1/credential', 'POST /v1/flags:resolve', 'POST /v1/flags:apply'],
+        // Where the SDKs teams already run point their base URL (README: "Connecting the SDKs you already run").
+        compatibility: {
+          openfeature: 'POST /ofrep/v1/evaluate/flags, POST /ofrep/v1/evaluate/flags/{key}',
+          unleash: 'GET /api/client/features, GET|POST /api/frontend',
+          reflag: 'GET /reflag/features, GET /reflag/features/evaluated, GET /reflag/sse/server, GET /reflag/sse/client',
+          confidence: 'POST /v1/flags:resolve, POST /v1/flags:apply',
+        },
       });
     },
   });

@@ -37,7 +37,7 @@ export class Metrics {
     });
     new Counter({
       name: 'latchkey_rate_limit_refusals_total',
-      help: 'Requests refused because their credential exceeded its rate limit.',
+      help: 'Runtime requests refused with RATE_LIMITED: a credential over its rate limit, or a client address or id blocked after too many failed attempts.',
       registers: [this.registry],
       collect() {
         // The validations refused with RATE_LIMITED, under their own name for dashboards and alerts.

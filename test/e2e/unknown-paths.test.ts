@@ -41,6 +41,12 @@ describe('unknown paths and the root', () => {
         'latchkey.audit.v1.AuditService',
       ],
       routes: ['GET /healthz', 'GET /metrics', 'POST /v1/oauth/token', 'GET /v1/credential', 'POST /v1/flags:resolve', 'POST /v1/flags:apply'],
+      compatibility: {
+        openfeature: 'POST /ofrep/v1/evaluate/flags, POST /ofrep/v1/evaluate/flags/{key}',
+        unleash: 'GET /api/client/features, GET|POST /api/frontend',
+        reflag: 'GET /reflag/features, GET /reflag/features/evaluated, GET /reflag/sse/server, GET /reflag/sse/client',
+        confidence: 'POST /v1/flags:resolve, POST /v1/flags:apply',
+      },
     });
   });
 

@@ -117,6 +117,11 @@ describe('rate limits per credential (in memory)', () => {
     expect((await self(server, secret)).status).toBe(429);
     expect(before[0]).toBeGreaterThan(0); // the tests above were refused too
     expect([await metric(refusals), await metric(validations)]).toEqual([before[0]! + 2, before[1]! + 2]);
+    // Address and client-id blocks (too many failed attempts) are refused RATE_LIMITED too, and counted here: the help says so.
+    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    expect(text.split('\n').find((l) => l.startsWith(`# HELP ${refusals} `))).toBe(
+      `# HELP ${refusals} Runtime requests refused with RATE_LIMITED: a credential over its rate limit, or a client address or id blocked after too many failed attempts.`,
+    );
   });
 
   it('puts the headers on refusals too, without spending the credential budget', async () => {
