@@ -3,7 +3,9 @@
  * load balancer share one PostgreSQL: for the tests that race writes and follow changes across
  * replicas.
  */
-import { BOOTSTRAP } from './clients.js';
+import { ClientCredentialService } from '../../gen/latchkey/clients/v1/client_credential_service_pb.js';
+import { ClientCredential_Class as Class, ClientCredential_Format as Format } from '../../gen/latchkey/clients/v1/client_credential_pb.js';
+import { BOOTSTRAP, basic, connectClient } from './clients.js';
 import { spawnLatchkey, type Spawned } from './process.js';
 
 export interface Replica {
@@ -52,4 +54,21 @@ export async function startReplicas(count: number, databaseUrl: string, env: Rec
     await stop();
     throw err;
   }
+}
+
+/** A SECRET client-secret credential `id` of client `app` (which must exist), created on `replica`; resolves to its secret. */
+export async function createCredential(replica: Replica, id: string): Promise<string> {
+  const admin = connectClient(replica, ClientCredentialService, basic(BOOTSTRAP.clientId, BOOTSTRAP.secret));
+  const res = await admin.createClientCredential({
+    parent: 'clients/app',
+    credentialId: id,
+    credential: { class: Class.SECRET, format: Format.CLIENT_SECRET, environments: ['development'], projects: ['*'], scopes: ['flags:read'] },
+  });
+  return res.secret;
+}
+
+/** `GET /v1/credential` with `secret` on `replica`: `200`, or the refusal's status and reason (`410 CREDENTIAL_REVOKED`). */
+export async function useCredential(replica: Replica, secret: string): Promise<string> {
+  const res = await fetch(`${replica.baseUrl}/v1/credential`, { headers: { authorization: `Bearer ${secret}` } });
+  return `${res.status} ${((await res.json()) as { reason?: string }).reason ?? ''}`.trim();
 }

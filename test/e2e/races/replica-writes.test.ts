@@ -1,13 +1,13 @@
 import { Code } from '@connectrpc/connect';
 import { ClientCredentialService } from '../../../gen/latchkey/clients/v1/client_credential_service_pb.js';
-import { ClientCredential_Class as Class, ClientCredential_Format as Format, ClientCredential_State as State } from '../../../gen/latchkey/clients/v1/client_credential_pb.js';
+import { ClientCredential_State as State } from '../../../gen/latchkey/clients/v1/client_credential_pb.js';
 import { Flag_Kind as Kind, Flag_State as FlagState } from '../../../gen/latchkey/flags/admin/v1/flag_pb.js';
 import { FlagAdminService } from '../../../gen/latchkey/flags/admin/v1/flag_admin_service_pb.js';
 import { ApiClientService } from '../../../gen/latchkey/iam/v1/api_client_service_pb.js';
 import { BOOTSTRAP, basic, connectClient } from '../../support/clients.js';
 import { refusal } from '../../support/errors.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
-import { startReplicas, type Replica, type Replicas } from '../../support/replicas.js';
+import { createCredential, startReplicas, useCredential, type Replica, type Replicas } from '../../support/replicas.js';
 
 /**
  * SPEC §1: writes are atomic per resource with any number of replicas. Two latchkey processes on
@@ -40,21 +40,8 @@ describe('concurrent writes from two replicas on one PostgreSQL database', () =>
     await database?.drop();
   });
 
-  const newCredential = async (id: string) =>
-    (
-      await credentials(a).createClientCredential({
-        parent: 'clients/app',
-        credentialId: id,
-        credential: { class: Class.SECRET, format: Format.CLIENT_SECRET, environments: ['development'], projects: ['*'], scopes: ['flags:read'] },
-      })
-    ).secret;
-
-  /** GET /v1/credential on a replica: 200, or the refusal's status and reason. */
-  const use = async (r: Replica, secret: string) => {
-    const res = await fetch(`${r.baseUrl}/v1/credential`, { headers: { authorization: `Bearer ${secret}` } });
-    const body = (await res.json()) as { reason?: string };
-    return `${res.status} ${body.reason ?? ''}`.trim();
-  };
+  const newCredential = (id: string) => createCredential(a, id);
+  const use = useCredential;
 
   /** The answer of `r` once it differs from `stale`, for a change made on the other replica (SPEC §3: within a second). */
   const settled = async (r: Replica, secret: string, stale: string) => {

@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { ClientCredentialService } from '../../../gen/latchkey/clients/v1/client_credential_service_pb.js';
-import { ClientCredential_Class as Class, ClientCredential_Format as Format } from '../../../gen/latchkey/clients/v1/client_credential_pb.js';
 import { BOOTSTRAP, basic, connectClient } from '../../support/clients.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
-import { startReplicas, type Replica, type Replicas } from '../../support/replicas.js';
+import { createCredential, startReplicas, useCredential, type Replica, type Replicas } from '../../support/replicas.js';
 
 /**
  * SPEC §3: a revocation takes effect at once on the replica that made it, and within a second on
@@ -29,19 +28,8 @@ describe('revocations reach every replica', () => {
     await database?.drop();
   });
 
-  const create = async (id: string) =>
-    (
-      await admin(a).createClientCredential({
-        parent: 'clients/app',
-        credentialId: id,
-        credential: { class: Class.SECRET, format: Format.CLIENT_SECRET, environments: ['development'], projects: ['*'], scopes: ['flags:read'] },
-      })
-    ).secret;
-
-  const use = async (r: Replica, secret: string) => {
-    const res = await fetch(`${r.baseUrl}/v1/credential`, { headers: { authorization: `Bearer ${secret}` } });
-    return `${res.status} ${((await res.json()) as { reason?: string }).reason ?? ''}`.trim();
-  };
+  const create = (id: string) => createCredential(a, id);
+  const use = useCredential;
 
   /** Asks every 100 ms until the answer is no longer `stale`, for at most `ms`. */
   const firstAnswerOtherThan = async (r: Replica, secret: string, stale: string, ms: number) => {
