@@ -2,7 +2,13 @@ import type { Logger } from '../logging/logger.js';
 import type { AuditStore } from './model.js';
 
 /**
- * Removes audit records older than the retention period, in the background
+ * How long the store remembers which count batches a writer applied. A batch is sent again only
+ * by the process that cut it, right after a failed attempt; a day covers any outage it survives.
+ */
+const WRITER_MEMORY_MS = 24 * 3_600_000;
+
+/**
+ * Removes audit records and count records older than the retention period, in the background
  * (hourly, and once shortly after start), never on a request path.
  */
 export class AuditRetention {
@@ -17,7 +23,9 @@ export class AuditRetention {
   ) {}
 
   async prune(): Promise<number> {
-    const removed = await this.store.deleteOlderThan(new Date(this.now().getTime() - this.retentionMs));
+    const now = this.now().getTime();
+    const removed = await this.store.deleteOlderThan(new Date(now - this.retentionMs));
+    await this.store.forgetWritersBefore(new Date(now - WRITER_MEMORY_MS));
     if (removed > 0) this.logger.info({ removed, retentionMs: this.retentionMs }, 'removed audit records past retention');
     return removed;
   }

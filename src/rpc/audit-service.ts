@@ -5,13 +5,18 @@ import { AuditService, CredentialUsageSchema } from '../../gen/latchkey/audit/v1
 import { durationMs } from '@bufbuild/protobuf/wkt';
 import { invalidArgument } from '../domain/errors.js';
 import type { AuditQuery, AuditRecord, AuditStore } from '../audit/model.js';
+import { isValidationCount, type AuditEntry, type ValidationCount } from '../audit/validation-count.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import { dateOf, ts } from './convert.js';
 import { STRICT_JSON } from './strict-json.js';
 
 const KIND_TO_PROTO = { ADMIN_CHANGE: AuditEvent_Kind.ADMIN_CHANGE, CREDENTIAL_VALIDATION: AuditEvent_Kind.CREDENTIAL_VALIDATION } as const;
 
-function toProto(r: AuditRecord) {
+function toProto(entry: AuditEntry) {
+  return isValidationCount(entry) ? countToProto(entry) : recordToProto(entry);
+}
+
+function recordToProto(r: AuditRecord) {
   return create(AuditEventSchema, {
     name: `auditEvents/${r.id}`,
     kind: KIND_TO_PROTO[r.kind],
@@ -29,6 +34,32 @@ function toProto(r: AuditRecord) {
     digestPrefix: r.digestPrefix ?? '',
     createTime: ts(r.time),
     updateTime: ts(r.time),
+    count: 1n,
+    firstTime: ts(r.time),
+    lastTime: ts(r.time),
+  });
+}
+
+/** A count record reads like the validations it counts: the credential is its actor and its resource. */
+function countToProto(c: ValidationCount) {
+  return create(AuditEventSchema, {
+    name: `auditEvents/${c.id}`,
+    kind: AuditEvent_Kind.CREDENTIAL_VALIDATION,
+    eventTime: ts(c.minute),
+    actor: c.credential,
+    method: c.method,
+    resource: c.credential,
+    outcome: c.outcome,
+    clientAddress: c.clientAddress ?? '',
+    origin: c.origin ?? '',
+    userAgent: c.userAgent ?? '',
+    credential: c.credential,
+    client: c.client ?? '',
+    createTime: ts(c.firstTime),
+    updateTime: ts(c.lastTime),
+    count: BigInt(c.count),
+    firstTime: ts(c.firstTime),
+    lastTime: ts(c.lastTime),
   });
 }
 

@@ -1,9 +1,11 @@
 /**
  * The body of the audit writer thread (see threaded-audit-writer.ts): it opens its own connection
- * to the store and writes the batches the main thread sends, one at a time, in the order sent.
+ * to the store and writes the batches the main thread sends (records, or counts), one at a time, in
+ * the order sent.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { AuditRecord } from '../audit/model.js';
+import type { CountBatch } from '../audit/validation-count.js';
 import { KyselyAuditStore } from './audit-store.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 
@@ -12,7 +14,7 @@ export interface WriterThreadData {
 }
 
 /** Main thread → writer thread. */
-export type WriterRequest = { kind: 'write'; id: number; records: AuditRecord[] } | { kind: 'close' };
+export type WriterRequest = { kind: 'write'; id: number; records: AuditRecord[] } | { kind: 'count'; id: number; batch: CountBatch } | { kind: 'close' };
 
 /** Writer thread → main thread: whether the store opened, then one answer per write. */
 export type WriterMessage =
@@ -43,7 +45,8 @@ export async function runAuditWriterThread(port: MessagePort, data: WriterThread
         return;
       }
       try {
-        await store.insertBatch(request.records);
+        if (request.kind === 'write') await store.insertBatch(request.records);
+        else await store.writeCounts(request.batch);
         port.postMessage({ kind: 'written', id: request.id } satisfies WriterMessage);
       } catch (err) {
         port.postMessage({ kind: 'write-failed', id: request.id, error: describe(err) } satisfies WriterMessage);

@@ -29,18 +29,29 @@ export interface DatabaseConfig {
   onPoolError?: (err: Error) => void;
 }
 
+/**
+ * The driver beneath Kysely, for the few statements on the request path and in bulk background
+ * writes that must be prepared once rather than built and prepared again per call (Kysely's query
+ * builder costs 50–60 µs per SQLite read, a prepared better-sqlite3 statement 7–8 µs). Store code
+ * only: the domain never sees either.
+ */
+export type NativeDatabase = { dialect: 'sqlite'; sqlite: SqliteDatabase.Database } | { dialect: 'postgres'; pool: pg.Pool };
+
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: SqlDialect;
+  /** The same connection (SQLite) or pool (PostgreSQL) that `db` uses. */
+  native: NativeDatabase;
   /** A trivial query, for health checks: rejects when the database cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-function handle(db: Kysely<Database>, dialect: SqlDialect): OpenDatabase {
+function handle(db: Kysely<Database>, native: NativeDatabase): OpenDatabase {
   return {
     db,
-    dialect,
+    dialect: native.dialect,
+    native,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -103,7 +114,7 @@ function openSqlite(path: string): OpenDatabase {
     throw new Error(`cannot open SQLite database at ${path}: ${describeError(err)}`, { cause: err });
   }
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
-  return handle(db, 'sqlite');
+  return handle(db, { dialect: 'sqlite', sqlite });
 }
 
 const INT8_OID = 20;
@@ -137,7 +148,7 @@ async function openPostgres(url: string, config: DatabaseConfig): Promise<OpenDa
     throw new Error(`cannot connect to PostgreSQL at ${describePostgresTarget(url)}: ${reason}`, { cause: err });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return handle(db, 'postgres');
+  return handle(db, { dialect: 'postgres', pool });
 }
 
 /** `host:port/database` from a PostgreSQL URL, never the user's password. */

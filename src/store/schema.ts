@@ -182,6 +182,43 @@ export interface AuditEventsTable {
   digest_prefix: string | null;
 }
 
+/**
+ * Successful validations counted per credential, outcome, method, address, origin, user agent and
+ * minute (SPEC §7): one row per tuple and minute, which every process adds its counts to.
+ */
+export interface AuditValidationCountsTable {
+  /** `v<13-digit minute start ms><26 hex of the tuple's digest>` (src/audit/validation-count.ts). */
+  id: string;
+  /** Start of the minute counted. */
+  event_time: DbTime;
+  first_time: DbTime;
+  last_time: DbTime;
+  count: number;
+  credential: string;
+  client: string | null;
+  outcome: string;
+  method: string;
+  client_address: string | null;
+  origin: string | null;
+  user_agent: string | null;
+}
+
+/** The last count batch applied per audit writer (one per AuditLog), so a batch sent again is skipped. */
+export interface AuditCountWritersTable {
+  writer: string;
+  seq: number;
+  update_time: DbTime;
+}
+
+/** Addresses and origins each credential was used from: a new row marks a first use (kept individually). */
+export interface CredentialSightingsTable {
+  credential: string;
+  /** `address` or `origin`. */
+  kind: string;
+  value: string;
+  first_time: DbTime;
+}
+
 export interface SdkEventsTable {
   id: string;
   kind: string;
@@ -233,6 +270,9 @@ export interface Database {
   flag_applies: FlagAppliesTable;
   change_log: ChangeLogTable;
   server_keys: ServerKeysTable;
+  audit_validation_counts: AuditValidationCountsTable;
+  audit_count_writers: AuditCountWritersTable;
+  credential_sightings: CredentialSightingsTable;
 }
 
 export type TableName = keyof Database;

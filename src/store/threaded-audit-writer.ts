@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AuditRecord, AuditWriter } from '../audit/model.js';
+import type { CountBatch } from '../audit/validation-count.js';
 import type { WriterMessage, WriterRequest, WriterThreadData } from './audit-writer-thread.js';
 import { parseDatabaseUrl } from './database.js';
 
@@ -26,7 +27,7 @@ export interface ClosableAuditWriter extends AuditWriter {
 export async function startAuditWriter(databaseUrl: string, inProcess: AuditWriter): Promise<ClosableAuditWriter> {
   const target = parseDatabaseUrl(databaseUrl);
   if (target.dialect === 'sqlite' && target.path === ':memory:') {
-    return { insertBatch: (records) => inProcess.insertBatch(records), close: async () => undefined };
+    return { insertBatch: (records) => inProcess.insertBatch(records), writeCounts: (batch) => inProcess.writeCounts(batch), close: async () => undefined };
   }
   return ThreadedAuditWriter.start(databaseUrl);
 }
@@ -65,13 +66,23 @@ export class ThreadedAuditWriter implements ClosableAuditWriter {
   async insertBatch(records: readonly AuditRecord[]): Promise<void> {
     if (this.closed) throw new Error('the audit writer is closed');
     if (records.length === 0) return;
+    await this.send((id) => ({ kind: 'write', id, records: records as AuditRecord[] }));
+  }
+
+  async writeCounts(batch: CountBatch): Promise<void> {
+    if (this.closed) throw new Error('the audit writer is closed');
+    if (batch.counts.length === 0 && batch.firstUses.length === 0) return;
+    await this.send((id) => ({ kind: 'count', id, batch }));
+  }
+
+  private async send(request: (id: number) => WriterRequest): Promise<void> {
     const worker = await this.running();
     const id = ++this.nextId;
     await new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Referenced while a batch is out, so the process waits for its answer (at shutdown, too).
       worker.ref();
-      worker.postMessage({ kind: 'write', id, records: records as AuditRecord[] } satisfies WriterRequest);
+      worker.postMessage(request(id));
     });
   }
 

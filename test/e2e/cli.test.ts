@@ -156,8 +156,8 @@ describe('the latchkey command', () => {
     expect(first.stderr()).toBe(
       [
         `latchkey: migrated the SQLite database ${path}`,
-        '  applied migrations:   0001-initial, 0002-integrity',
-        '  created tables:       access_tokens, api_clients, audit_events, change_log, client_credentials, clients, credential_secrets, environments, flag_applies, flags, projects, sdk_events, server_keys',
+        '  applied migrations:   0001-initial, 0002-integrity, 0003-audit-aggregation',
+        '  created tables:       access_tokens, api_clients, audit_count_writers, audit_events, audit_validation_counts, change_log, client_credentials, clients, credential_secrets, credential_sightings, environments, flag_applies, flags, projects, sdk_events, server_keys',
         '  created projects:     projects/default',
         '  created environments: environments/development, environments/staging, environments/production',
         '',
@@ -169,7 +169,7 @@ describe('the latchkey command', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logged.map(({ msg, migrations, projects, environments }) => ({ msg, migrations, projects, environments }))).toEqual([
-      { msg: 'applied migrations', migrations: ['0001-initial', '0002-integrity'], projects: undefined, environments: undefined },
+      { msg: 'applied migrations', migrations: ['0001-initial', '0002-integrity', '0003-audit-aggregation'], projects: undefined, environments: undefined },
       { msg: 'created default project and environments', migrations: undefined, projects: ['default'], environments: ['development', 'staging', 'production'] },
     ]);
 

@@ -6,6 +6,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../dialect.js';
 import { migration0001Initial } from './0001-initial.js';
 import { migration0002Integrity } from './0002-integrity.js';
+import { migration0003AuditAggregation } from './0003-audit-aggregation.js';
 import type { StoreMigration } from './migration.js';
 
 export type { StoreMigration } from './migration.js';
@@ -13,6 +14,7 @@ export type { StoreMigration } from './migration.js';
 export const migrations: Readonly<Record<string, StoreMigration>> = Object.freeze({
   '0001-initial': migration0001Initial,
   '0002-integrity': migration0002Integrity,
+  '0003-audit-aggregation': migration0003AuditAggregation,
 });
 
 /** Migration names in application order. */

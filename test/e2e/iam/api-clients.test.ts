@@ -144,6 +144,6 @@ describe('ApiClientService', () => {
 
     // No secret in any audit record.
     const all = await audit.listAuditEvents({ pageSize: 1000 });
-    expect(JSON.stringify(all.auditEvents.map((e) => ({ ...e, eventTime: undefined, createTime: undefined, updateTime: undefined })))).not.toMatch(/lks_|lkat_/);
+    expect(JSON.stringify(all.auditEvents.map((e) => ({ ...e, eventTime: undefined, createTime: undefined, updateTime: undefined, count: undefined, firstTime: undefined, lastTime: undefined })))).not.toMatch(/lks_|lkat_/);
   });
 });

@@ -27,11 +27,14 @@ async function freshPostgres(): Promise<Fresh> {
 const EXPECTED_TABLES = [
   'access_tokens',
   'api_clients',
+  'audit_count_writers',
   'audit_events',
+  'audit_validation_counts',
   'change_log',
   'client_credentials',
   'clients',
   'credential_secrets',
+  'credential_sightings',
   'environments',
   'flag_applies',
   'flags',
@@ -87,7 +90,7 @@ describe.each([
   test('apply to an empty database and create exactly the expected tables', async () => {
     expect(await tableNames()).toEqual([]);
     const applied = await migrateToLatest(store.db);
-    expect(applied).toEqual(['0001-initial', '0002-integrity']);
+    expect(applied).toEqual(['0001-initial', '0002-integrity', '0003-audit-aggregation']);
     expect(applied).toEqual([...migrationNames]);
     expect(await tableNames()).toEqual(EXPECTED_TABLES);
   });

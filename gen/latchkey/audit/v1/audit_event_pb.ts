@@ -14,11 +14,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/audit/v1/audit_event.proto.
  */
 export const file_latchkey_audit_v1_audit_event: GenFile = /*@__PURE__*/
-  fileDesc("CiNsYXRjaGtleS9hdWRpdC92MS9hdWRpdF9ldmVudC5wcm90bxIRbGF0Y2hrZXkuYXVkaXQudjEi3AUKCkF1ZGl0RXZlbnQSEQoEbmFtZRgBIAEoCUID4EEIEjUKBGtpbmQYAiABKA4yIi5sYXRjaGtleS5hdWRpdC52MS5BdWRpdEV2ZW50LktpbmRCA+BBAxIzCgpldmVudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEhIKBWFjdG9yGAQgASgJQgPgQQMSEwoGbWV0aG9kGAUgASgJQgPgQQMSFQoIcmVzb3VyY2UYBiABKAlCA+BBAxIUCgdvdXRjb21lGAcgASgJQgPgQQMSFwoKcmVxdWVzdF9pZBgIIAEoCUID4EEDEhsKDmNsaWVudF9hZGRyZXNzGAkgASgJQgPgQQMSEwoGb3JpZ2luGAogASgJQgPgQQMSFwoKdXNlcl9hZ2VudBgLIAEoCUID4EEDEjkKCmNyZWRlbnRpYWwYDCABKAlCJeBBA/pBHwodbGF0Y2hrZXkuZGV2L0NsaWVudENyZWRlbnRpYWwSKwoGY2xpZW50GA0gASgJQhvgQQP6QRUKE2xhdGNoa2V5LmRldi9DbGllbnQSGgoNZGlnZXN0X3ByZWZpeBgOIAEoCUID4EEDEjQKC2NyZWF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEjQKC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDIlMKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhUKEUtJTkRfQURNSU5fQ0hBTkdFEAESHgoaS0lORF9DUkVERU5USUFMX1ZBTElEQVRJT04QAjpQ6kFNChdsYXRjaGtleS5kZXYvQXVkaXRFdmVudBIZYXVkaXRFdmVudHMve2F1ZGl0X2V2ZW50fSoLYXVkaXRFdmVudHMyCmF1ZGl0RXZlbnRiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("CiNsYXRjaGtleS9hdWRpdC92MS9hdWRpdF9ldmVudC5wcm90bxIRbGF0Y2hrZXkuYXVkaXQudjEi2QYKCkF1ZGl0RXZlbnQSEQoEbmFtZRgBIAEoCUID4EEIEjUKBGtpbmQYAiABKA4yIi5sYXRjaGtleS5hdWRpdC52MS5BdWRpdEV2ZW50LktpbmRCA+BBAxIzCgpldmVudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEhIKBWFjdG9yGAQgASgJQgPgQQMSEwoGbWV0aG9kGAUgASgJQgPgQQMSFQoIcmVzb3VyY2UYBiABKAlCA+BBAxIUCgdvdXRjb21lGAcgASgJQgPgQQMSFwoKcmVxdWVzdF9pZBgIIAEoCUID4EEDEhsKDmNsaWVudF9hZGRyZXNzGAkgASgJQgPgQQMSEwoGb3JpZ2luGAogASgJQgPgQQMSFwoKdXNlcl9hZ2VudBgLIAEoCUID4EEDEjkKCmNyZWRlbnRpYWwYDCABKAlCJeBBA/pBHwodbGF0Y2hrZXkuZGV2L0NsaWVudENyZWRlbnRpYWwSKwoGY2xpZW50GA0gASgJQhvgQQP6QRUKE2xhdGNoa2V5LmRldi9DbGllbnQSGgoNZGlnZXN0X3ByZWZpeBgOIAEoCUID4EEDEjQKC2NyZWF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEjQKC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEhIKBWNvdW50GBEgASgDQgPgQQMSMwoKZmlyc3RfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxIyCglsYXN0X3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgPgQQMiUwoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASFQoRS0lORF9BRE1JTl9DSEFOR0UQARIeChpLSU5EX0NSRURFTlRJQUxfVkFMSURBVElPThACOlDqQU0KF2xhdGNoa2V5LmRldi9BdWRpdEV2ZW50EhlhdWRpdEV2ZW50cy97YXVkaXRfZXZlbnR9KgthdWRpdEV2ZW50czIKYXVkaXRFdmVudGIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
- * One entry of the audit trail: a management change, or a runtime credential
- * validation (passed or refused). Written by the server; read-only. Never
+ * One entry of the audit trail: a management change, a runtime credential
+ * validation (passed or refused), or a count of repeated successful validations
+ * within one minute (see `count`). Written by the server; read-only. Never
  * contains a secret.
  *
  * @generated from message latchkey.audit.v1.AuditEvent
@@ -133,11 +134,37 @@ export type AuditEvent = Message<"latchkey.audit.v1.AuditEvent"> & {
   createTime?: Timestamp | undefined;
 
   /**
-   * When the record last changed (records are immutable: equals `create_time`).
+   * When the record last changed: equals `create_time` for an individual record; for a count
+   * record, when a validation was last added to it.
    *
    * @generated from field: google.protobuf.Timestamp update_time = 16;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * How many validations this record stands for. 1 for an individual record (every admin change,
+   * every refusal, a credential's first use from an address or origin). Repeated successful
+   * validations with the same credential, outcome, method, client address, origin and user agent
+   * are kept as one count record per minute: its `event_time` is the start of that minute, it has
+   * no `request_id`, and `count` is how many there were (summed over every replica).
+   *
+   * @generated from field: int64 count = 17;
+   */
+  count: bigint;
+
+  /**
+   * The first validation counted (equals `event_time` for an individual record).
+   *
+   * @generated from field: google.protobuf.Timestamp first_time = 18;
+   */
+  firstTime?: Timestamp | undefined;
+
+  /**
+   * The last validation counted (equals `event_time` for an individual record).
+   *
+   * @generated from field: google.protobuf.Timestamp last_time = 19;
+   */
+  lastTime?: Timestamp | undefined;
 };
 
 /**

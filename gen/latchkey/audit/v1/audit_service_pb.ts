@@ -81,14 +81,16 @@ export type ListAuditEventsRequest = Message<"latchkey.audit.v1.ListAuditEventsR
   outcome: string;
 
   /**
-   * Only events at or after this time; unset = no lower bound.
+   * Only events at or after this time; unset = no lower bound. A count record (see
+   * `AuditEvent.count`) is included when its `last_time` is at or after it.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 9;
    */
   startTime?: Timestamp | undefined;
 
   /**
-   * Only events before this time; unset = no upper bound.
+   * Only events before this time; unset = no upper bound. A count record is included when its
+   * `first_time` is before it.
    *
    * @generated from field: google.protobuf.Timestamp end_time = 10;
    */
@@ -179,7 +181,9 @@ export type CredentialUsage = Message<"latchkey.audit.v1.CredentialUsage"> & {
   credential: string;
 
   /**
-   * Number of validations per outcome (`OK`, `ORIGIN_NOT_ALLOWED`, `RATE_LIMITED`, ...).
+   * Number of validations per outcome (`OK`, `ORIGIN_NOT_ALLOWED`, `RATE_LIMITED`, ...), from
+   * individual records and count records alike. A count record (one minute of repeated successes)
+   * is counted whole when its last validation falls in the window.
    *
    * @generated from field: map<string, int64> counts_by_outcome = 2;
    */
