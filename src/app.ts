@@ -75,6 +75,12 @@ export interface AppOptions {
   announce?: Announce;
   /** Audit writer tuning (tests use a small queue to exercise overflow). */
   audit?: ConstructorParameters<typeof AuditLog>[2];
+  /**
+   * This process is one of LATCHKEY_WORKERS cluster workers (src/cluster/): the primary has
+   * migrated and seeded the store and creates the bootstrap admin once every worker listens, and
+   * it keeps the rate-limit counters all workers share.
+   */
+  worker?: boolean;
 }
 
 export interface App {
@@ -83,8 +89,18 @@ export interface App {
   readonly database: OpenDatabase;
   readonly audit: AuditLog;
   readonly retention: AuditRetention;
+  /** The failed-attempt blocks; cluster workers tell each other of theirs through it. */
+  readonly failures: FailedAttempts;
   /** Stops serving: health turns NOT_SERVING, in-flight calls drain, then the store closes. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Brings the store to the latest schema and creates the default project and environments (once per start, before serving). */
+export async function prepareStore(database: OpenDatabase, logger: Logger, now: Date): Promise<void> {
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
+  const seeded = await seedDefaults(database.db, now);
+  if (seeded.projects.length + seeded.environments.length > 0) logger.info(seeded, 'created default project and environments');
 }
 
 /** Opens the store (migrating and seeding it) and serves every protocol on one port. */
@@ -95,10 +111,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const database = await openDatabase({ url: config.databaseUrl });
   let resolveTokens: ResolveTokens;
   try {
-    const applied = await migrateToLatest(database.db);
-    if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
-    const seeded = await seedDefaults(database.db, now());
-    if (seeded.projects.length + seeded.environments.length > 0) logger.info(seeded, 'created default project and environments');
+    if (!options.worker) await prepareStore(database, logger, now());
     // The key that signs resolve tokens, shared by every replica on this database; kept in memory.
     resolveTokens = new ResolveTokens(await loadOrCreateServerKey(database.db, RESOLVE_TOKEN_KEY_ID, RESOLVE_TOKEN_KEY_BYTES, now()));
   } catch (err) {
@@ -148,7 +161,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   lastUse.start(LAST_USE_FLUSH_MS, (err) => logger.warn({ err }, 'writing last-use times failed; will retry'));
   const trustedProxies = parseIpRanges(config.trustedProxies);
   if (!trustedProxies.ok) throw new Error('LATCHKEY_TRUSTED_PROXIES passed validation but does not parse'); // config.ts uses the same parser
-  const rateLimits = RateLimits.create({ redisUrl: config.redisUrl, logger });
+  const rateLimits = RateLimits.create({ redisUrl: config.redisUrl, logger, countedByPrimary: options.worker });
   // Failed-attempt budgets (SPEC §3), one per client address and per API client id, shared by the
   // runtime pipeline, the token endpoint, AuthService and management authentication.
   const failures = new FailedAttempts(rateLimits, config.defaultRateLimit);
@@ -289,6 +302,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     database,
     audit,
     retention,
+    failures,
     close() {
       closing ??= (async () => {
         health.stopServing();
@@ -305,12 +319,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         await audit.close(config.shutdownTimeoutMs);
         await auditWriter.close(AUDIT_THREAD_EXIT_MS);
         await database.close();
-        logger.info('latchkey stopped');
+        logger.info(options.worker ? 'worker stopped' : 'latchkey stopped');
       })();
       return closing;
     },
   };
 
+  // A worker's primary creates the bootstrap admin, once every worker holds the port.
+  if (options.worker) {
+    logger.info({ port: listener.port, pid: process.pid }, 'worker started');
+    return app;
+  }
   // Only now that the port is held (SPEC §8): a start that fails before this point, the port
   // taken above all, leaves no admin behind whose secret was never shown.
   try {

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,8 @@ import {
   type RawConfig,
 } from './config/config.js';
 import { startApp } from './app.js';
+import { runPrimary } from './cluster/primary.js';
+import { runWorker } from './cluster/worker.js';
 import { announceOnStderr, resetBootstrapAdmin } from './iam/bootstrap.js';
 import { ApiClients } from './iam/api-clients.js';
 import { MonotonicIds } from './domain/monotonic-ids.js';
@@ -68,6 +71,8 @@ export function helpText(): string {
     'The JSON log goes to stdout; messages for people (errors, an admin secret shown once)',
     'to stderr. Exit codes: 0 done, 1 runtime failure (database unreachable, port taken),',
     '2 bad usage or configuration. SIGTERM or SIGINT drains in-flight calls, then exits 0.',
+    'With LATCHKEY_WORKERS above 1, signal the process started (the primary): it stops every',
+    'worker and exits once all have.',
     '',
   ].join('\n');
 }
@@ -238,6 +243,9 @@ async function resetBootstrap(config: Config, logger: Logger): Promise<number> {
 }
 
 async function serve(config: Config, logger: Logger): Promise<number> {
+  // A worker runs this same command (node:cluster forks it with the primary's arguments and environment).
+  if (cluster.isWorker) return runWorker(config, logger);
+  if (config.workers > 1) return runPrimary(config, logger);
   let app;
   try {
     app = await startApp(config, { logger });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseLimit, type Limit } from '../rate-limit/rate-limits.js';
 import { parseIpRange } from '../credentials/ip-ranges.js';
@@ -45,6 +46,8 @@ export interface Config {
   bodyTimeoutMs: number;
   /** Open connections accepted at once; further ones are closed as they arrive. */
   maxConnections: number;
+  /** Processes serving the port (node:cluster); 1 serves from this process alone. Default: the CPUs. */
+  workers: number;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -67,6 +70,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   idleTimeoutMs: 'LATCHKEY_IDLE_TIMEOUT_MS',
   bodyTimeoutMs: 'LATCHKEY_BODY_TIMEOUT_MS',
   maxConnections: 'LATCHKEY_MAX_CONNECTIONS',
+  workers: 'LATCHKEY_WORKERS',
 };
 
 /** One line per setting for `latchkey --help` (the default is added from the schema). */
@@ -89,6 +93,7 @@ export const SETTING_HELP: Record<keyof Config, string> = {
   idleTimeoutMs: 'an idle keep-alive connection or HTTP/2 session is closed after this many ms',
   bodyTimeoutMs: 'a request body that receives nothing for this many ms is closed',
   maxConnections: 'open connections accepted at once',
+  workers: 'processes serving the port; the default is the number of CPUs; 1 = no cluster',
 };
 
 const port = z
@@ -112,6 +117,9 @@ const databaseUrl = z
     (v) => /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || !/^[a-z][a-z0-9+.-]+:/i.test(v) || /^sqlite:/i.test(v),
     'must be a postgres:// URL, sqlite:<path>, or a SQLite file path (unknown scheme)',
   );
+
+/** The most worker processes LATCHKEY_WORKERS may ask for: more is a typo, not a machine (each holds its own caches and connections). */
+const MAX_WORKERS = 1024;
 
 /** Node's timers hold at most 2^31-1 ms; a day is far more than any connection limit needs. */
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -219,6 +227,13 @@ const schema = z.object({
     .transform(Number)
     .refine((n) => n >= 1 && n <= 1_000_000, 'must be a whole number between 1 and 1000000')
     .default(String(LIMITS.maxConnections)),
+  workers: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number between 1 and ${MAX_WORKERS}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_WORKERS, `must be a whole number between 1 and ${MAX_WORKERS}`)
+    .default(() => String(availableParallelism())),
 }).superRefine((c, ctx) => {
   if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
     const missing = c.bootstrapClientId === undefined ? 'bootstrapClientId' : 'bootstrapClientSecret';

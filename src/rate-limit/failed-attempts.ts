@@ -38,10 +38,17 @@ function describeKey(key: string): string {
  * blocked makes no extra await; a replica learns of a block the first time it
  * counts a failure of its own for that key (that attempt is answered 429 too,
  * so a budget spent elsewhere costs at most one lookup per replica and window).
+ * Worker processes of one server learn of each other's blocks at once (`onBlock`, `noteBlock`).
  */
 export class FailedAttempts {
   /** Blocked key → the time (ms) its window ends; insertion order = oldest first. */
   private readonly blockedUntil = new Map<string, number>();
+  /**
+   * Told of each block this process finds (not of those passed to `noteBlock`): cluster workers
+   * hand it to the others, so a block holds on every worker from the next request on, the
+   * requests with a valid credential included, and not only from each worker's next failure.
+   */
+  onBlock: ((key: string, untilMs: number) => void) | undefined;
 
   constructor(
     private readonly limits: RateLimits,
@@ -122,12 +129,25 @@ export class FailedAttempts {
     };
   }
 
+  /** A block another worker found (see `onBlock`): refused here too until `untilMs`. */
+  noteBlock(key: string, untilMs: number, nowMs: number): void {
+    this.record(key, untilMs, nowMs);
+  }
+
   private block(key: string, until: number, nowMs: number): void {
-    if (until <= nowMs) return;
+    // Each refused attempt reports the window's end again; the others are told of a new block only.
+    const known = this.blockedUntil.get(key);
+    if (this.record(key, until, nowMs) && (known === undefined || known <= nowMs)) this.onBlock?.(key, until);
+  }
+
+  /** Whether the block was recorded (false: its window has already ended). */
+  private record(key: string, until: number, nowMs: number): boolean {
+    if (until <= nowMs) return false;
     if (!this.blockedUntil.has(key) && this.blockedUntil.size >= this.maxBlocked) this.prune(nowMs);
     // Re-inserting keeps the map ordered by when each block began, so pruning drops the oldest.
     this.blockedUntil.delete(key);
     this.blockedUntil.set(key, until);
+    return true;
   }
 
   /**

@@ -1,6 +1,20 @@
 import Redis from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterCluster,
+  RateLimiterClusterMaster,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { Logger } from '../logging/logger.js';
+
+/**
+ * How long a worker waits for the primary to answer a count. The primary answers from memory in
+ * microseconds; no answer means it is gone, and the worker is shutting down (it follows the
+ * primary's IPC channel), so the request fails rather than passing uncounted.
+ */
+const PRIMARY_ANSWER_MS = 5_000;
 
 export interface Limit {
   requests: number;
@@ -21,6 +35,13 @@ export interface RateState {
  * rate-limiter-flexible. In memory by default; with Redis, counters are shared
  * by every replica, and if Redis is unreachable each replica falls back to its
  * own in-memory counters (the insurance limiter) and keeps answering.
+ *
+ * In a worker process (LATCHKEY_WORKERS > 1) "in memory" is the primary's memory: each count is
+ * asked of the primary over the cluster IPC channel (RateLimiterCluster), so the workers share
+ * one exact budget, as replicas do through Redis; with Redis, the primary's counters are the
+ * insurance. Each distinct limit is its own limiter whose keyPrefix names its points and window,
+ * which is the key the primary creates its counters under: a credential's own `rate_limit` and
+ * the server default never share counters, and every worker asking for `100/60` gets the same ones.
  */
 export class RateLimits {
   private readonly limiters = new Map<string, RateLimiterAbstract>();
@@ -30,9 +51,11 @@ export class RateLimits {
     private readonly redis: Redis | undefined,
     private readonly logger: Logger,
     private readonly keyPrefix: string,
+    private readonly countedByPrimary: boolean,
   ) {}
 
-  static create(options: { redisUrl: string | undefined; logger: Logger; keyPrefix?: string }): RateLimits {
+  /** `countedByPrimary`: this is a cluster worker, and the primary called `countForWorkers()` before forking it. */
+  static create(options: { redisUrl: string | undefined; logger: Logger; keyPrefix?: string; countedByPrimary?: boolean }): RateLimits {
     const redis = options.redisUrl
       ? new Redis(options.redisUrl, {
           // Fail fast instead of queueing while disconnected: the insurance limiter answers meanwhile.
@@ -42,7 +65,7 @@ export class RateLimits {
           retryStrategy: (attempt) => Math.min(attempt * 500, 5_000),
         })
       : undefined;
-    const limits = new RateLimits(redis, options.logger, options.keyPrefix ?? 'latchkey:rl');
+    const limits = new RateLimits(redis, options.logger, options.keyPrefix ?? 'latchkey:rl', options.countedByPrimary ?? false);
     redis?.on('error', (err: Error) => limits.reportRedisDown(err));
     redis?.on('ready', () => limits.reportRedisUp());
     return limits;
@@ -93,10 +116,10 @@ export class RateLimits {
     let limiter = this.limiters.get(id);
     if (!limiter) {
       const opts = { points: limit.requests, duration: durationSeconds, keyPrefix: `${this.keyPrefix}:${id}` };
-      const memory = new RateLimiterMemory(opts);
+      const local = this.countedByPrimary ? new RateLimiterCluster({ ...opts, timeoutMs: PRIMARY_ANSWER_MS }) : new RateLimiterMemory(opts);
       limiter = this.redis
-        ? new RateLimiterRedis({ ...opts, storeClient: this.redis, rejectIfRedisNotReady: true, insuranceLimiter: memory })
-        : memory;
+        ? new RateLimiterRedis({ ...opts, storeClient: this.redis, rejectIfRedisNotReady: true, insuranceLimiter: local })
+        : local;
       this.limiters.set(id, limiter);
     }
     return limiter;
@@ -105,7 +128,8 @@ export class RateLimits {
   private reportRedisDown(err: Error): void {
     if (this.redisDown) return;
     this.redisDown = true;
-    this.logger.warn({ err: { message: err.message } }, 'Redis is unreachable: rate limits fall back to per-replica counters until it returns');
+    const fallback = this.countedByPrimary ? "this replica's counters (kept by its primary for all its workers)" : "this replica's own counters";
+    this.logger.warn({ err: { message: err.message } }, `Redis is unreachable: rate limits fall back to ${fallback} until it returns`);
   }
 
   private reportRedisUp(): void {
@@ -117,6 +141,15 @@ export class RateLimits {
   async close(): Promise<void> {
     this.redis?.disconnect();
   }
+}
+
+/**
+ * In the cluster primary, before any worker is forked: keeps the counters every worker's
+ * RateLimits asks for (one RateLimiterMemory per limit, created on a worker's first use of it).
+ * rate-limiter-flexible makes this a process-wide singleton, so calling it twice is harmless.
+ */
+export function countForWorkers(): void {
+  new RateLimiterClusterMaster();
 }
 
 /** `<requests>/<window>` with the window in s, m or h, e.g. `6000/1m`. */

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
@@ -62,10 +62,14 @@ const HELP = [
       '      a request body that receives nothing for this many ms is closed',
       '  --max-connections           LATCHKEY_MAX_CONNECTIONS          10000',
       '      open connections accepted at once',
+      `  --workers                   LATCHKEY_WORKERS                  ${availableParallelism()}`,
+      '      processes serving the port; the default is the number of CPUs; 1 = no cluster',
       '',
       'The JSON log goes to stdout; messages for people (errors, an admin secret shown once)',
       'to stderr. Exit codes: 0 done, 1 runtime failure (database unreachable, port taken),',
       '2 bad usage or configuration. SIGTERM or SIGINT drains in-flight calls, then exits 0.',
+      'With LATCHKEY_WORKERS above 1, signal the process started (the primary): it stops every',
+      'worker and exits once all have.',
 ].join('\n');
 
 const SHORT_USAGE = 'usage: latchkey [serve | migrate | admin reset-bootstrap | help | version] [flags]\nRun `latchkey --help` for every command and setting.\n';

@@ -5,9 +5,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { messages } from '../support/bootstrap-output.js';
 
 const ROOT = join(__dirname, '../..');
 
@@ -97,7 +96,13 @@ describe('npm start', () => {
       // `exec` in the script: the server was npm's own child, with no shell in between to lose the signal.
       expect(server.map((c) => c.command)).toEqual(['node']);
       expect(out.split('\n').slice(0, 3)).toEqual(['', '> latchkey@0.1.0 start', '> exec node bin/latchkey.js serve']);
-      expect(messages(out)).toEqual([
+      // The default LATCHKEY_WORKERS: a worker process per CPU, each started and drained once;
+      // the primary (the lines without `worker`) prepared the store and created the admin once.
+      const lines = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; worker?: number });
+      expect(lines.filter((l) => l.worker === undefined).map((l) => l.msg)).toEqual([
         'applied migrations',
         'created default project and environments',
         'created the bootstrap admin API client',
@@ -105,6 +110,13 @@ describe('npm start', () => {
         'shutting down: draining in-flight calls',
         'latchkey stopped',
       ]);
+      const cpus = availableParallelism();
+      const byWorker = new Map<number, string[]>();
+      for (const { worker, msg } of lines) if (worker !== undefined) byWorker.set(worker, [...(byWorker.get(worker) ?? []), msg]);
+      expect([...byWorker.values()]).toEqual(
+        Array.from({ length: cpus > 1 ? cpus : 0 }, () => ['worker started', 'shutting down: draining in-flight calls', 'worker stopped']),
+      );
+      expect(JSON.parse(out.split('\n').find((l) => l.includes('"msg":"latchkey is listening'))!)).toMatchObject(cpus > 1 ? { workers: cpus } : {});
       expect(out).toContain('"signal":"SIGTERM","msg":"shutting down: draining in-flight calls"');
     } finally {
       // Whatever failed above, leave no server behind.

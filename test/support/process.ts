@@ -18,10 +18,15 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Runs the real `latchkey` command, as a user or an orchestrator would. */
+/**
+ * Runs the real `latchkey` command, as a user or an orchestrator would. One process serves
+ * (LATCHKEY_WORKERS=1) unless `env` says otherwise: most tests are about what a server answers,
+ * and a cluster per test would cost the machine a process per CPU each time. The tests under
+ * test/e2e/workers/ run several, and npm-start.test.ts the default (one per CPU).
+ */
 export function spawnLatchkey(args: string[], env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LATCHKEY_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

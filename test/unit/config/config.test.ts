@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, parseConfig, rawConfigFromEnv } from '../../../src/config/config.js';
 
 describe('configuration', () => {
@@ -21,7 +22,13 @@ describe('configuration', () => {
       idleTimeoutMs: 65_000,
       bodyTimeoutMs: 30_000,
       maxConnections: 10_000,
+      workers: availableParallelism(),
     });
+  });
+
+  it('reads the number of worker processes from LATCHKEY_WORKERS', () => {
+    expect(parseConfig(rawConfigFromEnv({ LATCHKEY_WORKERS: ' 3 ' })).workers).toBe(3);
+    expect(parseConfig(rawConfigFromEnv({ LATCHKEY_WORKERS: '1' })).workers).toBe(1);
   });
 
   it('reads the connection limits from LATCHKEY_* variables', () => {
@@ -67,6 +74,10 @@ describe('configuration', () => {
     [{ bodyTimeoutMs: '-5' }, 'LATCHKEY_BODY_TIMEOUT_MS="-5": must be a whole number of milliseconds between 1 and 86400000'],
     [{ maxConnections: '0' }, 'LATCHKEY_MAX_CONNECTIONS="0": must be a whole number between 1 and 1000000'],
     [{ maxConnections: '1e4' }, 'LATCHKEY_MAX_CONNECTIONS="1e4": must be a whole number between 1 and 1000000'],
+    [{ workers: '0' }, 'LATCHKEY_WORKERS="0": must be a whole number between 1 and 1024'],
+    [{ workers: '2.5' }, 'LATCHKEY_WORKERS="2.5": must be a whole number between 1 and 1024'],
+    [{ workers: 'auto' }, 'LATCHKEY_WORKERS="auto": must be a whole number between 1 and 1024'],
+    [{ workers: '5000' }, 'LATCHKEY_WORKERS="5000": must be a whole number between 1 and 1024'],
   ])('refuses %j with a message naming the variable', (raw, message) => {
     let caught: unknown;
     try {
