@@ -154,8 +154,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   // Runtime credentials: served from memory, invalidated at once locally and within
   // CHANGE_POLL_MS on other replicas (SPEC §3: revocation within one second everywhere).
-  const credentialStore = new KyselyCredentialStore(database.db);
-  const credentialCache = new CredentialCache(credentialStore);
+  const credentialStore = new KyselyCredentialStore(database.db, database.native);
+  const credentialCache = new CredentialCache(credentialStore, config.credentialCacheSize);
   await credentialCache.start(CHANGE_POLL_MS, (err) => logger.warn({ err }, 'credential change poll failed'));
   const lastUse = new LastUseTracker(credentialStore);
   lastUse.start(LAST_USE_FLUSH_MS, (err) => logger.warn({ err }, 'writing last-use times failed; will retry'));

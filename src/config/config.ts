@@ -4,6 +4,7 @@ import { parseLimit, type Limit } from '../rate-limit/rate-limits.js';
 import { parseIpRange } from '../credentials/ip-ranges.js';
 import { parseOrigin } from '../credentials/origins.js';
 import { CONNECTION_LIMIT_DEFAULTS as LIMITS } from '../server/listener.js';
+import { DEFAULT_CREDENTIAL_CACHE_SIZE } from '../client-credentials/credential-cache.js';
 
 /**
  * Runtime configuration. Every value comes from an environment variable
@@ -48,6 +49,8 @@ export interface Config {
   maxConnections: number;
   /** Processes serving the port (node:cluster); 1 serves from this process alone. Default: the CPUs. */
   workers: number;
+  /** Runtime credentials held in memory at most (per process), least recently used forgotten first. */
+  credentialCacheSize: number;
 }
 
 /** Where each setting comes from, for messages and the README. */
@@ -71,6 +74,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   bodyTimeoutMs: 'LATCHKEY_BODY_TIMEOUT_MS',
   maxConnections: 'LATCHKEY_MAX_CONNECTIONS',
   workers: 'LATCHKEY_WORKERS',
+  credentialCacheSize: 'LATCHKEY_CREDENTIAL_CACHE_SIZE',
 };
 
 /** One line per setting for `latchkey --help` (the default is added from the schema). */
@@ -94,6 +98,7 @@ export const SETTING_HELP: Record<keyof Config, string> = {
   bodyTimeoutMs: 'a request body that receives nothing for this many ms is closed',
   maxConnections: 'open connections accepted at once',
   workers: 'processes serving the port; the default is the number of CPUs; 1 = no cluster',
+  credentialCacheSize: 'runtime credentials kept in memory per process (about 0.75 KiB each)',
 };
 
 const port = z
@@ -120,6 +125,9 @@ const databaseUrl = z
 
 /** The most worker processes LATCHKEY_WORKERS may ask for: more is a typo, not a machine (each holds its own caches and connections). */
 const MAX_WORKERS = 1024;
+
+/** 100 million cached credentials would take about 75 GB: more is a typo. */
+const MAX_CREDENTIAL_CACHE_SIZE = 100_000_000;
 
 /** Node's timers hold at most 2^31-1 ms; a day is far more than any connection limit needs. */
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -234,6 +242,13 @@ const schema = z.object({
     .transform(Number)
     .refine((n) => n >= 1 && n <= MAX_WORKERS, `must be a whole number between 1 and ${MAX_WORKERS}`)
     .default(() => String(availableParallelism())),
+  credentialCacheSize: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number between 1 and ${MAX_CREDENTIAL_CACHE_SIZE}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_CREDENTIAL_CACHE_SIZE, `must be a whole number between 1 and ${MAX_CREDENTIAL_CACHE_SIZE}`)
+    .default(String(DEFAULT_CREDENTIAL_CACHE_SIZE)),
 }).superRefine((c, ctx) => {
   if ((c.bootstrapClientId === undefined) !== (c.bootstrapClientSecret === undefined)) {
     const missing = c.bootstrapClientId === undefined ? 'bootstrapClientId' : 'bootstrapClientSecret';

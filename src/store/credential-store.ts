@@ -5,6 +5,8 @@ import { fromDbTime, fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from './time.j
 import { changesSince, latestChange, recordChange } from './change-log.js';
 import { changedColumns } from './swap.js';
 import { isUniqueViolation } from './unique-violation.js';
+import type { NativeDatabase } from './database.js';
+import { LAST_USE_CHUNK, prepareCredentialQueries, type DigestRow, type LastUseRow, type PreparedCredentialQueries } from './prepared-credential-queries.js';
 
 function clientFromRow(r: Selectable<ClientsTable>): ClientRecord {
   return {
@@ -115,7 +117,29 @@ const CREDENTIAL_SPREAD = { rate_limit: ['rate_limit_requests', 'rate_limit_wind
  * cached credentials (revocation reaches every replica within a second).
  */
 export class KyselyCredentialStore implements CredentialStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly prepared: PreparedCredentialQueries;
+
+  /** `native` is the connection (or pool) beneath `db`, for the prepared digest lookup and last-use writes. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    native: NativeDatabase,
+  ) {
+    const lookup = this.digestQuery('');
+    this.prepared = prepareCredentialQueries(native, lookup.compile().sql, (digest) => this.digestQuery(digest).executeTakeFirst());
+  }
+
+  /** The digest lookup; compiled once for the prepared statement, and run as is only as its fallback. */
+  private digestQuery(digest: string) {
+    return this.db
+      .selectFrom('credential_secrets')
+      .innerJoin('client_credentials', (j) =>
+        j.onRef('client_credentials.client_id', '=', 'credential_secrets.client_id').onRef('client_credentials.id', '=', 'credential_secrets.credential_id'),
+      )
+      .selectAll('client_credentials')
+      .select(['credential_secrets.digest as secret_digest', 'credential_secrets.expire_time as secret_expire_time'])
+      .select(previousSecretExpiry)
+      .where('credential_secrets.digest', '=', digest);
+  }
 
   private changed(tx: Transaction<Database>, entity: 'credential' | 'client', key: string, now: Date) {
     return recordChange(tx, entity, key, now);
@@ -268,16 +292,7 @@ export class KyselyCredentialStore implements CredentialStore {
   }
 
   async findBySecretDigest(digest: string) {
-    const row = await this.db
-      .selectFrom('credential_secrets')
-      .innerJoin('client_credentials', (j) =>
-        j.onRef('client_credentials.client_id', '=', 'credential_secrets.client_id').onRef('client_credentials.id', '=', 'credential_secrets.credential_id'),
-      )
-      .selectAll('client_credentials')
-      .select(['credential_secrets.digest as secret_digest', 'credential_secrets.expire_time as secret_expire_time'])
-      .select(previousSecretExpiry)
-      .where('credential_secrets.digest', '=', digest)
-      .executeTakeFirst();
+    const row: DigestRow | undefined = await this.prepared.byDigest(digest);
     if (!row) return undefined;
     const { secret_digest, secret_expire_time, ...credential } = row;
     const secret: SecretRecord = { digest: secret_digest, expireTime: fromDbTimeOrNull(secret_expire_time) };
@@ -292,20 +307,23 @@ export class KyselyCredentialStore implements CredentialStore {
     return changesSince(this.db, after, also);
   }
 
+  /**
+   * Chunk by chunk, with a turn of the event loop between chunks: a flush of a million uses must
+   * not hold the serving thread (the whole flush used to run as one block of microtasks, seconds
+   * long, since every awaited SQLite statement resolves at once).
+   */
   async recordLastUse(uses: ReadonlyMap<string, Date>) {
-    if (uses.size === 0) return;
-    await this.db.transaction().execute(async (tx) => {
-      for (const [name, time] of uses) {
-        const [, clientId, , id] = name.split('/');
-        const t = toDbTime(time);
-        await tx
-          .updateTable('client_credentials')
-          .set({ last_use_time: t })
-          .where('client_id', '=', clientId!)
-          .where('id', '=', id!)
-          .where((eb) => eb.or([eb('last_use_time', 'is', null), eb('last_use_time', '<', t)]))
-          .execute();
-      }
-    });
+    let chunk: LastUseRow[] = [];
+    for (const [name, time] of uses) {
+      const [, clientId, , id] = name.split('/');
+      chunk.push({ clientId: clientId!, id: id!, time: toDbTime(time) });
+      if (chunk.length < LAST_USE_CHUNK) continue;
+      await this.prepared.writeLastUse(chunk);
+      chunk = [];
+      await nextTurn();
+    }
+    if (chunk.length > 0) await this.prepared.writeLastUse(chunk);
   }
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

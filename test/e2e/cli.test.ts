@@ -64,6 +64,8 @@ const HELP = [
       '      open connections accepted at once',
       `  --workers                   LATCHKEY_WORKERS                  ${availableParallelism()}`,
       '      processes serving the port; the default is the number of CPUs; 1 = no cluster',
+      '  --credential-cache-size     LATCHKEY_CREDENTIAL_CACHE_SIZE    1000000',
+      '      runtime credentials kept in memory per process (about 0.75 KiB each)',
       '',
       'The JSON log goes to stdout; messages for people (errors, an admin secret shown once)',
       'to stderr. Exit codes: 0 done, 1 runtime failure (database unreachable, port taken),',

@@ -23,7 +23,13 @@ describe('configuration', () => {
       bodyTimeoutMs: 30_000,
       maxConnections: 10_000,
       workers: availableParallelism(),
+      credentialCacheSize: 1_000_000,
     });
+  });
+
+  it('reads the credential cache size from LATCHKEY_CREDENTIAL_CACHE_SIZE', () => {
+    expect(parseConfig(rawConfigFromEnv({ LATCHKEY_CREDENTIAL_CACHE_SIZE: ' 250000 ' })).credentialCacheSize).toBe(250_000);
+    expect(parseConfig(rawConfigFromEnv({ LATCHKEY_CREDENTIAL_CACHE_SIZE: '1' })).credentialCacheSize).toBe(1);
   });
 
   it('reads the number of worker processes from LATCHKEY_WORKERS', () => {
@@ -78,6 +84,10 @@ describe('configuration', () => {
     [{ workers: '2.5' }, 'LATCHKEY_WORKERS="2.5": must be a whole number between 1 and 1024'],
     [{ workers: 'auto' }, 'LATCHKEY_WORKERS="auto": must be a whole number between 1 and 1024'],
     [{ workers: '5000' }, 'LATCHKEY_WORKERS="5000": must be a whole number between 1 and 1024'],
+    [{ credentialCacheSize: '0' }, 'LATCHKEY_CREDENTIAL_CACHE_SIZE="0": must be a whole number between 1 and 100000000'],
+    [{ credentialCacheSize: '1e6' }, 'LATCHKEY_CREDENTIAL_CACHE_SIZE="1e6": must be a whole number between 1 and 100000000'],
+    [{ credentialCacheSize: '-1' }, 'LATCHKEY_CREDENTIAL_CACHE_SIZE="-1": must be a whole number between 1 and 100000000'],
+    [{ credentialCacheSize: '100000001' }, 'LATCHKEY_CREDENTIAL_CACHE_SIZE="100000001": must be a whole number between 1 and 100000000'],
   ])('refuses %j with a message naming the variable', (raw, message) => {
     let caught: unknown;
     try {
