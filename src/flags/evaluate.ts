@@ -17,9 +17,8 @@
  * Resolution never throws: an unexpected failure for one flag (including in the callback) becomes
  * reason ERROR with a message, so one flag's failure never fails the others.
  */
-import { bucketOf, allocate } from './bucketing.js';
-import type { CompiledFlag, CompiledRule } from './compile.js';
-import { conditionHolds } from './conditions.js';
+import { allocationOf, bucketOf } from './bucketing.js';
+import { answerOf, kindMismatchMessage, type Answer, type CompiledFlag, type CompiledRule } from './compile.js';
 import { readAttribute } from './context.js';
 import { isJsonObject } from './json.js';
 import type { FlagKind, JsonValue } from './model.js';
@@ -36,19 +35,14 @@ export const RESOLVE_REASONS = [
 ] as const;
 export type ResolveReason = (typeof RESOLVE_REASONS)[number];
 
-export interface Resolution {
-  /** Flag id. */
-  flag: string;
-  /** Set for MATCH and DEFAULT only. */
-  variant?: string;
-  /** The variant's value (frozen; shared between requests); set with `variant`. */
-  value?: JsonValue;
-  reason: ResolveReason;
-  /** Name of the rule that matched; set for MATCH only. */
-  rule?: string;
-  /** Why, for TARGETING_KEY_ERROR, TYPE_MISMATCH, ERROR and FLAG_NOT_FOUND. Never holds a secret. */
-  errorMessage?: string;
-}
+/**
+ * The answer for one flag: `flag` (id), `variant` and `value` (MATCH and DEFAULT only), `reason`,
+ * `rule` (MATCH only) and `errorMessage` (TARGETING_KEY_ERROR, TYPE_MISMATCH, ERROR,
+ * FLAG_NOT_FOUND; never a secret). Every field is present, undefined where it does not apply.
+ * Usually one of the compiled flag's own frozen answers (PRECOMPUTED_ANSWERS in compile.ts): never
+ * mutate one.
+ */
+export type Resolution = Answer;
 
 /** SPEC §4 for the requesting credential: does a rule with these environments apply? */
 export type EnvironmentsApply = (ruleEnvironments: readonly string[]) => boolean;
@@ -66,22 +60,19 @@ export interface ResolveOptions {
 
 /** The resolution for a flag that does not exist or that the credential may not see. */
 export function flagNotFound(flagId: string): Resolution {
-  return { flag: flagId, reason: 'FLAG_NOT_FOUND', errorMessage: `flag ${JSON.stringify(flagId)} not found` };
+  return answerOf(flagId, 'FLAG_NOT_FOUND', { errorMessage: `flag ${JSON.stringify(flagId)} not found` });
 }
 
 /** Resolves one flag. Never throws. */
-export function resolveFlag(
-  flag: CompiledFlag,
-  context: unknown,
-  environmentsApply: EnvironmentsApply,
-  options: ResolveOptions = {},
-): Resolution {
-  const id = flag.id;
+export function resolveFlag(flag: CompiledFlag, context: unknown, environmentsApply: EnvironmentsApply, options?: ResolveOptions): Resolution {
   try {
-    const mismatch = options.expectKind === undefined ? undefined : kindMismatch(flag.kind, options.expectKind);
-    if (mismatch !== undefined) return { flag: id, reason: 'TYPE_MISMATCH', errorMessage: `flag ${JSON.stringify(id)} ${mismatch}` };
-    if (flag.state === 'ARCHIVED') return { flag: id, reason: 'FLAG_ARCHIVED' };
-    if (flag.compileError !== undefined) return { flag: id, reason: 'ERROR', errorMessage: flag.compileError };
+    const expect = options?.expectKind;
+    if (expect !== undefined) {
+      const mismatch = mismatchOf(flag, expect);
+      if (mismatch !== undefined) return mismatch;
+    }
+    if (flag.state === 'ARCHIVED') return flag.answers.archived;
+    if (flag.compileError !== undefined) return flag.answers.noRuleDecided;
 
     // A context that is not an object (only possible when a caller bypasses the types) has no attributes.
     const ctx = isJsonObject(context) ? context : undefined;
@@ -89,27 +80,18 @@ export function resolveFlag(
     const rules = flag.rules;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
-      if (!environmentsApply(rule.environments)) continue;
+      if (!rule.everyEnvironment && !environmentsApply(rule.environments)) continue;
       if (!allHold(rule, ctx)) continue;
-      if (rule.everyBucket !== undefined) return served(flag, rule.everyBucket, 'MATCH', rule.name);
+      if (rule.everyBucketAnswer !== undefined) return rule.everyBucketAnswer;
       if (rule.totalWeight <= 0) continue;
       const unit = unitValue(readAttribute(ctx, rule.unitPath));
-      if (unit === undefined) {
-        return {
-          flag: id,
-          reason: 'TARGETING_KEY_ERROR',
-          errorMessage:
-            `rule ${JSON.stringify(rule.name)} splits units by ${JSON.stringify(rule.unitAttribute)}, ` +
-            'which the evaluation context must carry as a non-empty string or a number',
-        };
-      }
-      const variant = allocate(rule.allocations, bucketOf(flag.salt, unit));
-      if (variant !== undefined) return served(flag, variant, 'MATCH', rule.name);
+      if (unit === undefined) return rule.unitMissing;
+      const allocation = allocationOf(rule.allocations, bucketOf(flag.salt, unit, flag.saltPrefix));
+      if (allocation !== undefined) return allocation.answer;
     }
-    if (flag.defaultVariant !== undefined) return served(flag, flag.defaultVariant, 'DEFAULT', undefined);
-    return { flag: id, reason: 'NO_RULE_MATCH' };
+    return flag.answers.noRuleDecided;
   } catch (err) {
-    return { flag: id, reason: 'ERROR', errorMessage: `flag ${JSON.stringify(id)} could not be resolved: ${messageOf(err)}` };
+    return answerOf(flag.id, 'ERROR', { errorMessage: `flag ${JSON.stringify(flag.id)} could not be resolved: ${messageOf(err)}` });
   }
 }
 
@@ -137,21 +119,19 @@ export function unitValue(value: JsonValue | undefined): string | undefined {
 
 function allHold(rule: CompiledRule, ctx: unknown): boolean {
   const conditions = rule.conditions;
-  for (let i = 0; i < conditions.length; i++) if (!conditionHolds(conditions[i]!, ctx)) return false;
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
+    if (!c.test(readAttribute(ctx, c.path))) return false;
+  }
   return true;
 }
 
-function served(flag: CompiledFlag, variant: string, reason: 'MATCH' | 'DEFAULT', rule: string | undefined): Resolution {
-  if (!flag.variants.has(variant)) throw new Error(`variant ${JSON.stringify(variant)} is missing`);
-  const out: Resolution = { flag: flag.id, variant, value: flag.variants.get(variant)!, reason };
-  if (rule !== undefined) out.rule = rule;
-  return out;
-}
-
-function kindMismatch(kind: FlagKind, expect: ExpectKind): string | undefined {
-  if (expect === 'flag') return kind === 'OBJECT' ? 'is a remote config (kind OBJECT); resolve it with ResolveConfigs' : undefined;
-  if (expect === 'config') return kind === 'OBJECT' ? undefined : `is a flag of kind ${kind}, not a remote config; resolve it with ResolveFlags`;
-  return kind === expect ? undefined : `is of kind ${kind}, not ${expect}`;
+/** TYPE_MISMATCH when the flag is not of the kind the caller resolves it as; the common two are precomputed. */
+function mismatchOf(flag: CompiledFlag, expect: ExpectKind): Resolution | undefined {
+  if (expect === 'flag') return flag.answers.notAFlag;
+  if (expect === 'config') return flag.answers.notAConfig;
+  const message = kindMismatchMessage(flag.kind, expect);
+  return message === undefined ? undefined : answerOf(flag.id, 'TYPE_MISMATCH', { errorMessage: `flag ${JSON.stringify(flag.id)} ${message}` });
 }
 
 function messageOf(err: unknown): string {

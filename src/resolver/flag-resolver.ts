@@ -4,7 +4,7 @@ import { ruleAppliesToEnvironments } from '../credentials/environments.js';
 import { DomainError, invalidArgument, type FieldViolation } from '../domain/errors.js';
 import { MonotonicIds } from '../domain/monotonic-ids.js';
 import type { CompiledFlag } from '../flags/compile.js';
-import { resolveFlag, type EnvironmentsApply } from '../flags/evaluate.js';
+import { resolveFlag, type EnvironmentsApply, type Resolution, type ResolveOptions } from '../flags/evaluate.js';
 import type { EvaluationContext, FlagDefinition } from '../flags/model.js';
 import type { FlagApplyStore, ResolvedFlag } from './model.js';
 import type { ResolveTokenContent, ResolveTokens } from './resolve-token.js';
@@ -60,27 +60,37 @@ export class FlagResolver {
   resolve(principal: CredentialPrincipal, names: readonly string[], context: EvaluationContext, mode: ResolveMode): ResolveResult {
     if (names.length > MAX_NAMED_FLAGS) throw invalidArgument([{ field: 'flags', description: `at most ${MAX_NAMED_FLAGS} flags per request` }]);
     const environmentsApply = environmentsApplyFor(principal.environments);
-    const options = { expectKind: mode === 'configs' ? 'config' : mode === 'flags' ? 'flag' : undefined } as const;
-    let resolved: ResolvedFlag[];
-    if (names.length === 0) {
-      resolved = this.catalog
-        .flags()
-        .filter((f) => this.visible(principal, f.definition) && servesKind(mode, f.definition.kind))
-        .map((f) => toResolved(`flags/${f.definition.id}`, resolveFlag(f, context, environmentsApply, options)));
-    } else {
-      resolved = names.map((name) => {
-        const id = name.startsWith('flags/') ? name.slice('flags/'.length) : undefined;
-        const compiled = id === undefined ? undefined : this.catalog.flag(id);
-        if (!compiled || !this.visible(principal, compiled.definition)) {
-          return { flag: name, variant: undefined, value: undefined, reason: 'FLAG_NOT_FOUND', errorMessage: id === undefined ? 'flag names look like flags/<id>' : undefined };
-        }
-        return toResolved(name, resolveFlag(compiled, context, environmentsApply, options));
-      });
-    }
+    const options = OPTIONS[mode];
     const resolveId = randomUUID();
-    const variants: Record<string, string | null> = {};
-    for (const r of resolved) if (r.reason !== 'FLAG_NOT_FOUND') variants[r.flag.slice('flags/'.length)] = r.variant ?? null;
-    const token: ResolveTokenContent = { resolveId, credential: principal.name, variants };
+    if (names.length === 0) {
+      // Resolve-all: one indexed pass, no intermediate arrays; every answer comes from the compiled
+      // flag's own (SERVED_ANSWERS below), and so does its part of the token.
+      const flags = this.catalog.flags();
+      const everyProject = principal.projects.includes('*');
+      const seesSecret = principal.class === 'SECRET';
+      const resolved: ResolvedFlag[] = [];
+      const tokenEntries: string[] = [];
+      for (let i = 0; i < flags.length; i++) {
+        const f = flags[i]!;
+        if (f.secret && !seesSecret) continue;
+        if (!everyProject && !principal.projects.includes(f.project)) continue;
+        if (!servesKind(mode, f.kind)) continue;
+        const served = servedOf(f, resolveFlag(f, context, environmentsApply, options));
+        resolved.push(served.resolved);
+        tokenEntries.push(served.tokenEntry);
+      }
+      const resolveToken = this.tokens.encodeVariantsJson(resolveId, principal.name, `{${tokenEntries.join(',')}}`);
+      return resultOf(resolved, resolveId, resolveToken, principal.name);
+    }
+    const resolved = names.map((name): ResolvedFlag => {
+      const id = name.startsWith('flags/') ? name.slice('flags/'.length) : undefined;
+      const compiled = id === undefined ? undefined : this.catalog.flag(id);
+      if (!compiled || !this.visible(principal, compiled.definition)) {
+        return { flag: name, variant: undefined, value: undefined, reason: 'FLAG_NOT_FOUND', errorMessage: id === undefined ? 'flag names look like flags/<id>' : undefined };
+      }
+      return servedOf(compiled, resolveFlag(compiled, context, environmentsApply, options)).resolved;
+    });
+    const token: ResolveTokenContent = { resolveId, credential: principal.name, variants: variantsOf(resolved) };
     return { resolved, resolveId, resolveToken: this.tokens.encode(token), token };
   }
 
@@ -164,13 +174,59 @@ function environmentsApplyFor(credentialEnvironments: readonly string[]): Enviro
   return (ruleEnvironments) => ruleAppliesToEnvironments(ruleEnvironments, credentialEnvironments);
 }
 
+const OPTIONS: Record<ResolveMode, ResolveOptions> = {
+  flags: Object.freeze({ expectKind: 'flag' }),
+  configs: Object.freeze({ expectKind: 'config' }),
+  all: Object.freeze({}),
+};
+
 /** Whether listing every flag in this mode includes flags of this kind. */
 function servesKind(mode: ResolveMode, kind: string): boolean {
   return mode === 'all' || (kind === 'OBJECT') === (mode === 'configs');
 }
 
-function toResolved(name: string, r: ReturnType<typeof resolveFlag>): ResolvedFlag {
-  const out: ResolvedFlag = { flag: name, variant: r.variant, value: r.value, reason: r.reason, errorMessage: r.errorMessage };
-  if (r.rule !== undefined) out.rule = r.rule;
-  return out;
+/**
+ * SERVED_ANSWERS: what the resolver serves for one answer of a compiled flag, made once per answer.
+ * The evaluation module hands out the compiled flag's own frozen answers (PRECOMPUTED_ANSWERS in
+ * src/flags/compile.ts), so the resolver's `ResolvedFlag` for each, and that flag's entry in a
+ * resolve token, are made the first time an answer is served and reused until the flag is
+ * compiled again (its answers are then new objects; the old entries go with them). Entries are
+ * frozen and shared between responses: the encoders (src/rpc/resolve-response-encoding.ts) key
+ * their own caches by them in turn.
+ */
+interface Served {
+  readonly resolved: ResolvedFlag;
+  /** `"<flag id>":"<variant>"` (or `null`): this flag's member of the token's `v` object. */
+  readonly tokenEntry: string;
+}
+const servedAnswers = new WeakMap<Resolution, Served>();
+
+function servedOf(flag: CompiledFlag, r: Resolution): Served {
+  let served = servedAnswers.get(r);
+  if (served === undefined) {
+    const resolved: ResolvedFlag = Object.freeze({ flag: flag.name, variant: r.variant, value: r.value, reason: r.reason, errorMessage: r.errorMessage, rule: r.rule });
+    served = { resolved, tokenEntry: `${JSON.stringify(flag.id)}:${JSON.stringify(r.variant ?? null)}` };
+    servedAnswers.set(r, served);
+  }
+  return served;
+}
+
+/** The token's flag id → variant map: every flag served (all but FLAG_NOT_FOUND). */
+function variantsOf(resolved: readonly ResolvedFlag[]): Record<string, string | null> {
+  const variants: Record<string, string | null> = {};
+  for (const r of resolved) if (r.reason !== 'FLAG_NOT_FOUND') variants[r.flag.slice('flags/'.length)] = r.variant ?? null;
+  return variants;
+}
+
+/** A resolve-all result: the token's content is only built if asked for (`apply: true`). */
+function resultOf(resolved: ResolvedFlag[], resolveId: string, resolveToken: string, credential: string): ResolveResult {
+  let token: ResolveTokenContent | undefined;
+  return {
+    resolved,
+    resolveId,
+    resolveToken,
+    get token() {
+      return (token ??= { resolveId, credential, variants: variantsOf(resolved) });
+    },
+  };
 }

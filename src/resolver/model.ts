@@ -21,6 +21,17 @@ export interface ResolvedFlag {
   rule?: string;
 }
 
+/**
+ * Whether a resolved flag can never change, so that what is derived from it (messages, encodings)
+ * can be kept keyed by the object: the resolver's answers are frozen and shared (SERVED_ANSWERS in
+ * flag-resolver.ts), and so are the variant values they hold (deeply: src/flags/json.ts
+ * `frozenCopy`). An answer built per request (FLAG_NOT_FOUND) is not frozen.
+ */
+export function isImmutableAnswer(r: ResolvedFlag): boolean {
+  const v = r.value;
+  return Object.isFrozen(r) && (typeof v !== 'object' || v === null || Object.isFrozen(v));
+}
+
 /** An exposure: a resolved value the application actually used (ApplyFlags). */
 export interface FlagApply {
   id: string;

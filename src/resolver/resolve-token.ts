@@ -36,7 +36,16 @@ export class ResolveTokens {
   }
 
   encode(content: ResolveTokenContent): string {
-    const payload = Buffer.from(JSON.stringify({ r: content.resolveId, c: content.credential, v: content.variants })).toString('base64url');
+    return this.encodeVariantsJson(content.resolveId, content.credential, JSON.stringify(content.variants));
+  }
+
+  /**
+   * `encode` for a caller that has the variants as JSON text already (`JSON.stringify(variants)`,
+   * e.g. joined from per-flag members it keeps): the same token, without building the object and
+   * serialising it again for every resolve of every flag.
+   */
+  encodeVariantsJson(resolveId: string, credential: string, variantsJson: string): string {
+    const payload = Buffer.from(`{"r":${JSON.stringify(resolveId)},"c":${JSON.stringify(credential)},"v":${variantsJson}}`).toString('base64url');
     return `${payload}.${this.mac(payload).toString('base64url')}`;
   }
 

@@ -15,7 +15,7 @@ import { credentialOf } from '../auth/principal.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import type { EvaluationContext, FlagDefinition, JsonValue } from '../flags/model.js';
 import type { FlagResolver, ResolveMode } from '../resolver/flag-resolver.js';
-import type { ResolvedFlag, ResolveReason as DomainReason } from '../resolver/model.js';
+import { isImmutableAnswer, type ResolvedFlag, type ResolveReason as DomainReason } from '../resolver/model.js';
 import { dateOf } from './convert.js';
 
 const REASON: Record<DomainReason, ResolveReason> = {
@@ -40,6 +40,8 @@ const scalarValues = new Map<string, Value>();
 const MAX_SCALARS = 10_000;
 const value = (v: JsonValue): Value => {
   if (v !== null && typeof v === 'object') {
+    // Only a frozen value is sure to be the same next time (a compiled flag's values are, deeply).
+    if (!Object.isFrozen(v)) return fromJson(ValueSchema, v as PbJsonValue);
     let m = objectValues.get(v);
     if (!m) objectValues.set(v, (m = fromJson(ValueSchema, v as PbJsonValue)));
     return m;
@@ -73,8 +75,21 @@ interface CachedAnswer {
   message: ResolvedFlagMessage;
 }
 
+/**
+ * The resolver's own answers are frozen and shared (SERVED_ANSWERS in src/resolver/flag-resolver.ts):
+ * their messages are kept by the answer object, which an edited flag replaces. Error messages are
+ * fixed text of the compiled flag there, so those are kept too.
+ */
+const sharedAnswerMessages = new WeakMap<ResolvedFlag, ResolvedFlagMessage>();
+
 export function resolvedFlagToProto(r: ResolvedFlag): ResolvedFlagMessage {
+  if (isImmutableAnswer(r)) {
+    let message = sharedAnswerMessages.get(r);
+    if (message === undefined) sharedAnswerMessages.set(r, (message = buildResolvedFlag(r)));
+    return message;
+  }
   if (r.reason === 'FLAG_NOT_FOUND' || r.errorMessage !== undefined) return buildResolvedFlag(r);
+  if (r.value !== null && typeof r.value === 'object' && !Object.isFrozen(r.value)) return buildResolvedFlag(r);
   let answers = resolvedMessages.get(r.flag);
   if (answers === undefined) {
     if (resolvedMessages.size >= MAX_CACHED_FLAGS) return buildResolvedFlag(r);
