@@ -1,5 +1,5 @@
 import { createContextValues, type ConnectRouter } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Config } from './config/config.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -50,6 +50,8 @@ import { ReflectionIndex, registerReflection } from './rpc/reflection.js';
 import { ALL_SERVICES, LATCHKEY_SERVICES } from './rpc/services.js';
 import { CorsPolicy } from './server/cors.js';
 import { createHttpHandler } from './server/http-handler.js';
+import { createLeanRuntimePath } from './server/lean/lean-runtime-path.js';
+import { originalRequestOf } from './server/lean/replayed-request.js';
 import { sendJson } from './server/http-util.js';
 import { listen } from './server/listener.js';
 import { PlainRouter } from './server/plain-routes.js';
@@ -60,6 +62,8 @@ import { seedDefaults } from './store/seed.js';
 
 /** Largest request message any protocol accepts; larger ones are refused with RESOURCE_EXHAUSTED. */
 const READ_MAX_BYTES = 4 * 1024 * 1024;
+/** Request and response compressions the RPC protocols accept (the adapter's defaults, shared with the lean path). */
+const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli] as const;
 /** How often each replica checks the change log for other replicas' credential changes. */
 const CHANGE_POLL_MS = 500;
 /** How long the audit writer thread may take to finish its batch and exit before it is terminated. */
@@ -81,6 +85,12 @@ export interface AppOptions {
    * it keeps the rate-limit counters all workers share.
    */
   worker?: boolean;
+  /**
+   * Serve ResolveFlags, ResolveConfigs and ApplyFlags on the lean runtime path (src/server/lean/),
+   * the Connect adapter taking every other call; false sends every call through the adapter
+   * (tests run both and compare). Default true.
+   */
+  leanRuntimePath?: boolean;
 }
 
 export interface App {
@@ -208,10 +218,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   };
 
   const rpc = connectNodeAdapter({
+    acceptCompression: [...ACCEPT_COMPRESSION],
     routes,
     interceptors: [errorInterceptor(logger, recordRefusedAdminChange(audit, now)), authInterceptor({ apiClients, runtime, audit, now, throttle })],
     readMaxBytes: READ_MAX_BYTES,
-    contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(req)),
+    // A request the lean path replays to the adapter is found under the request it stands for.
+    contextValues: (req) => createContextValues().set(requestInfoKey, requestInfoOf(originalRequestOf(req))),
   });
 
   const plainRoutes = new PlainRouter().add(oauthTokenRoute(apiClients, throttle)).add(credentialSelfRoute(validator)).add({
@@ -271,6 +283,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     cors: new CorsPolicy(config.corsAllowedOrigins),
     plainRoutes,
     rpc,
+    leanRpc:
+      options.leanRuntimePath === false
+        ? undefined
+        : createLeanRuntimePath({ resolver, runtime, logger, adapter: rpc, readMaxBytes: READ_MAX_BYTES, acceptCompression: ACCEPT_COMPRESSION }),
     rpcPaths: new Set(ALL_SERVICES.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`))),
     logger,
     observe: (procedure, code) => metrics.observeRequest(procedure, code),

@@ -4,7 +4,7 @@ import { DomainError } from '../domain/errors.js';
 import type { ApiClients } from '../iam/api-clients.js';
 import type { RateState } from '../rate-limit/rate-limits.js';
 import { rateLimitHeaders } from '../rate-limit/headers.js';
-import { extraResponseHeadersKey, requestInfoKey } from '../server/request-info.js';
+import { extraResponseHeadersKey, requestInfoKey, type RequestInfo } from '../server/request-info.js';
 import type { ClientThrottle } from './client-throttle.js';
 import { authenticateManagement } from './management-auth.js';
 import { METHOD_POLICIES, type MethodPolicy } from './method-policy.js';
@@ -56,18 +56,18 @@ export function authInterceptor({ apiClients, runtime, audit, now, throttle }: A
 
     const info = req.contextValues.get(requestInfoKey);
     if (policy.access === 'runtime') {
-      const message = (req as { message?: unknown }).message as { clientSecret?: unknown } | undefined;
-      const principal = await runtime.authenticate({
-        procedure,
-        url: req.url,
-        policy,
-        // Node's parsed headers when the request came through our HTTP layer (always, when serving).
-        header: info ? nodeHeaderGetter(info.headers) : fetchHeaderGetter(req.header),
-        bodySecret: typeof message?.clientSecret === 'string' && message.clientSecret !== '' ? message.clientSecret : undefined,
-        peerAddress: info?.peerAddress ?? '',
-        requestId: info?.id ?? '',
-        onRate: rateHeadersInto(req.contextValues.get(extraResponseHeadersKey)),
-      });
+      const principal = await runtime.authenticate(
+        runtimeCallOf(
+          procedure,
+          policy,
+          req.url,
+          // Node's parsed headers when the request came through our HTTP layer (always, when serving).
+          info ? nodeHeaderGetter(info.headers) : fetchHeaderGetter(req.header),
+          (req as { message?: unknown }).message,
+          info,
+          req.contextValues.get(extraResponseHeadersKey),
+        ),
+      );
       req.contextValues.set(principalKey, principal);
       return next(req);
     }
@@ -133,6 +133,33 @@ export function recordRefusedAdminChange(audit: AuditLog, now: () => Date) {
     const procedure = procedureOf(req.method);
     const policy = METHOD_POLICIES[procedure];
     if (policy?.access === 'management' && policy.mutates) await audit.recordAdmin(adminChange(req, procedure, null, null, reason, now()));
+  };
+}
+
+/**
+ * What the runtime credential pipeline examines of one call: built here for the interceptor and
+ * for the lean runtime path (src/server/lean/), which must authenticate exactly alike.
+ * `extra` collects the rate-limit headers for the answer.
+ */
+export function runtimeCallOf(
+  procedure: string,
+  policy: RuntimeCall['policy'],
+  url: string,
+  header: HeaderGetter,
+  message: unknown,
+  info: RequestInfo | undefined,
+  extra: [string, string][] | undefined,
+): RuntimeCall {
+  const secret = (message as { clientSecret?: unknown } | undefined)?.clientSecret;
+  return {
+    procedure,
+    url,
+    policy,
+    header,
+    bodySecret: typeof secret === 'string' && secret !== '' ? secret : undefined,
+    peerAddress: info?.peerAddress ?? '',
+    requestId: info?.id ?? '',
+    onRate: rateHeadersInto(extra),
   };
 }
 

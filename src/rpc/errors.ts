@@ -105,23 +105,33 @@ export function errorInterceptor(
       for (const [name, value] of extra) res.header.set(name, value);
       return res;
     } catch (err) {
-      let connectError: ConnectError;
-      if (err instanceof DomainError) connectError = toConnectError(err);
-      else if (err instanceof ConnectError) connectError = err;
-      else {
-        logger.error({ err, requestId: info?.id, procedure: info?.procedure }, 'unexpected error in handler');
-        connectError = new ConnectError(`internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal);
-      }
-      for (const [name, value] of extra) connectError.metadata.set(name, value);
-      if (info) {
-        info.code = codeName(connectError.code);
-        info.reason ??= err instanceof DomainError ? err.reason : undefined;
-      }
-      throw connectError;
+      throw rpcErrorOf(err, extra, logger, info);
     }
   };
   refusesParseFailures.add(interceptor);
   return interceptor;
+}
+
+/**
+ * What a call that failed answers, whatever failed (a DomainError, a ConnectError, anything else
+ * becomes INTERNAL and is logged), with the headers the call gathered (`extra`: the rate-limit
+ * headers) as its metadata; the outcome is recorded for the log line. Shared by errorInterceptor
+ * and the lean runtime path (src/server/lean/), so that both refuse in the same words.
+ */
+export function rpcErrorOf(err: unknown, extra: readonly [string, string][], logger: Logger, info: RequestInfo | undefined): ConnectError {
+  let connectError: ConnectError;
+  if (err instanceof DomainError) connectError = toConnectError(err);
+  else if (err instanceof ConnectError) connectError = err;
+  else {
+    logger.error({ err, requestId: info?.id, procedure: info?.procedure }, 'unexpected error in handler');
+    connectError = new ConnectError(`internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal);
+  }
+  for (const [name, value] of extra) connectError.metadata.set(name, value);
+  if (info) {
+    info.code = codeName(connectError.code);
+    info.reason ??= err instanceof DomainError ? err.reason : undefined;
+  }
+  return connectError;
 }
 
 /**

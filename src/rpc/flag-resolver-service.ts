@@ -1,5 +1,5 @@
 import { create, fromJson, type JsonValue as PbJsonValue } from '@bufbuild/protobuf';
-import { ValueSchema, type Value } from '@bufbuild/protobuf/wkt';
+import { ValueSchema, type Timestamp, type Value } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter } from '@connectrpc/connect';
 import {
   FlagDefinitionSchema,
@@ -11,10 +11,10 @@ import {
   type ResolvedFlag as ResolvedFlagMessage,
 } from '../../gen/latchkey/flags/resolver/v1/resolver_pb.js';
 import { FlagResolverService } from '../../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
-import { credentialOf } from '../auth/principal.js';
+import { credentialOf, type CredentialPrincipal } from '../auth/principal.js';
 import { pageOf, pageRequest } from '../domain/paging.js';
 import type { EvaluationContext, FlagDefinition, JsonValue } from '../flags/model.js';
-import type { FlagResolver, ResolveMode } from '../resolver/flag-resolver.js';
+import type { FlagResolver, ResolveMode, ResolveResult } from '../resolver/flag-resolver.js';
 import { isImmutableAnswer, type ResolvedFlag, type ResolveReason as DomainReason } from '../resolver/model.js';
 import { dateOf } from './convert.js';
 
@@ -135,27 +135,44 @@ function definitionToProto(d: FlagDefinition) {
   });
 }
 
+/**
+ * One ResolveFlags / ResolveConfigs call of an authenticated credential, shared by the Connect
+ * handler below and the lean runtime path (src/server/lean/). A promise only when the call applies
+ * (writes exposures): a plain resolve is answered without a turn of the event loop.
+ */
+export function resolveCall(
+  resolver: FlagResolver,
+  principal: CredentialPrincipal,
+  req: { flags: string[]; evaluationContext?: EvaluationContext | undefined; apply: boolean },
+  mode: ResolveMode,
+): ResolveResult | Promise<ResolveResult> {
+  const result = resolver.resolve(principal, req.flags, req.evaluationContext ?? {}, mode);
+  return req.apply ? resolver.applyResolved(result).then(() => result) : result;
+}
+
+/** One ApplyFlags call (shared like resolveCall). Idempotent: flags this token already applied answer OK and add no row. */
+export async function applyCall(resolver: FlagResolver, principal: CredentialPrincipal, req: { resolveToken: string; flags: { flag: string; applyTime?: Timestamp | undefined }[] }): Promise<void> {
+  await resolver.apply(
+    principal,
+    req.resolveToken,
+    req.flags.map((f) => ({ flag: f.flag, applyTime: dateOf(f.applyTime) })),
+  );
+}
+
 export function registerFlagResolverService(router: ConnectRouter, resolver: FlagResolver): void {
   const resolve = async (
     req: { flags: string[]; evaluationContext?: EvaluationContext | undefined; apply: boolean },
     values: Parameters<typeof credentialOf>[0],
     mode: ResolveMode,
   ) => {
-    const principal = credentialOf(values);
-    const result = resolver.resolve(principal, req.flags, req.evaluationContext ?? {}, mode);
-    if (req.apply) await resolver.applyResolved(result);
+    const result = await resolveCall(resolver, credentialOf(values), req, mode);
     return { resolvedFlags: result.resolved.map(resolvedFlagToProto), resolveToken: result.resolveToken, resolveId: result.resolveId };
   };
   router.service(FlagResolverService, {
     resolveFlags: (req, ctx) => resolve(req, ctx.values, 'flags'),
     resolveConfigs: (req, ctx) => resolve(req, ctx.values, 'configs'),
     async applyFlags(req, ctx) {
-      // Idempotent: flags this token already applied (here or with apply=true) answer OK and add no row.
-      await resolver.apply(
-        credentialOf(ctx.values),
-        req.resolveToken,
-        req.flags.map((f) => ({ flag: f.flag, applyTime: dateOf(f.applyTime) })),
-      );
+      await applyCall(resolver, credentialOf(ctx.values), req);
       return {};
     },
     listFlagDefinitions(req, ctx) {

@@ -2,6 +2,7 @@ import { requestLogger, type Logger } from '../logging/logger.js';
 import type { CorsPolicy } from './cors.js';
 import type { HttpRequest, HttpResponse } from './http-util.js';
 import { sendJson } from './http-util.js';
+import { answeredByLeanPath, type LeanRuntimePath } from './lean/lean-runtime-path.js';
 import type { RequestHandler } from './listener.js';
 import type { PlainRouter } from './plain-routes.js';
 import { startRequest, type RequestInfo } from './request-info.js';
@@ -11,6 +12,11 @@ export interface HttpHandlerDeps {
   plainRoutes: PlainRouter;
   /** The Connect adapter: gRPC, gRPC-Web and Connect for every registered service. */
   rpc: (req: HttpRequest, res: HttpResponse) => void;
+  /**
+   * The lean path of the runtime methods (src/server/lean/): given every RPC first, it serves the
+   * common case itself and returns true, or returns false and the request goes to `rpc`.
+   */
+  leanRpc?: LeanRuntimePath;
   /** `/package.Service/Method` of every registered RPC: other paths are answered here, in JSON. */
   rpcPaths: ReadonlySet<string>;
   logger: Logger;
@@ -22,7 +28,7 @@ export interface HttpHandlerDeps {
  * Every request passes through here first: request id, CORS, then either a
  * plain HTTP route or the Connect adapter, and one log line when it closes.
  */
-export function createHttpHandler({ cors, plainRoutes, rpc, rpcPaths, logger, observe }: HttpHandlerDeps): RequestHandler {
+export function createHttpHandler({ cors, plainRoutes, rpc, leanRpc, rpcPaths, logger, observe }: HttpHandlerDeps): RequestHandler {
   const requestLog = requestLogger(logger);
   return (req, res) => {
     const info = startRequest(req);
@@ -63,8 +69,9 @@ export function createHttpHandler({ cors, plainRoutes, rpc, rpcPaths, logger, ob
       // gRPC and gRPC-Web clients expect their own answer (UNIMPLEMENTED in trailers) even for an
       // unknown method; every other request for an unknown path gets a JSON body saying so (a bare
       // 404 leaves an SDK pointed at the wrong URL with nothing useful to log).
-      if (rpcPaths.has(path) || String(req.headers['content-type'] ?? '').startsWith('application/grpc')) rpc(req, res);
-      else notFound(req, res, path);
+      if (rpcPaths.has(path) || String(req.headers['content-type'] ?? '').startsWith('application/grpc')) {
+        if (!leanRpc?.(req, res, info, path)) rpc(req, res);
+      } else notFound(req, res, path);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://latchkey.invalid');
@@ -103,6 +110,7 @@ function logRequest(logger: Logger, req: HttpRequest, res: HttpResponse, info: R
       code: info.code,
       reason: info.reason,
       peer: info.peerAddress,
+      ...(answeredByLeanPath(req) ? { rpcPath: 'lean' } : {}),
       ms: Math.round(ms * 100) / 100,
     },
     'request',
