@@ -39,6 +39,8 @@ export class FlagCatalog {
   /** change_log, followed without missing late commits (src/changes/change-feed.ts). */
   private readonly feed: ChangeFeed;
   private loaded = false;
+  /** See flagStateVersion. */
+  private flagState = 0;
   private running: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -68,6 +70,7 @@ export class FlagCatalog {
     this.compiled = new Map();
     for (const f of snap.flags) this.putFlag(f);
     await this.feed.startAt(snap.seq);
+    this.flagState = snap.seq;
     this.loaded = true;
     this.rebuild();
   }
@@ -154,12 +157,25 @@ export class FlagCatalog {
     return this.feed.position;
   }
 
+  /**
+   * The newest change_log sequence number of a flag, environment or project change applied (the
+   * position the catalog loaded at, until one is): other writes (credentials, API clients) do not
+   * move it, so an SDK told this version is not sent refetching by a credential change, and every
+   * replica that has applied the same changes reports the same version. Never decreasing. A change
+   * that commits late, below it, is applied but does not move it (SDKs see it at their next poll).
+   */
+  get flagStateVersion(): number {
+    return this.flagState;
+  }
+
   private async applyChanges(): Promise<void> {
     const flags = new Set<string>();
     const envs = new Set<string>();
     const projects = new Set<string>();
+    let newest = this.flagState;
     for (const row of await this.feed.next()) {
       if (!ENTITIES.has(row.entity)) continue;
+      newest = Math.max(newest, row.seq);
       (row.entity === 'flag' ? flags : row.entity === 'environment' ? envs : projects).add(row.entityKey);
     }
     if (flags.size + envs.size + projects.size === 0) return;
@@ -181,6 +197,7 @@ export class FlagCatalog {
       if (p) this.projects.add(id);
       else this.projects.delete(id);
     }
+    this.flagState = newest;
     this.rebuild();
   }
 

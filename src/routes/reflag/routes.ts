@@ -71,7 +71,7 @@ export function reflagRoutes({ validator, resolver, catalog, events }: ReflagDep
       const principal = v.principal;
       const configs = hasScope(principal.scopes, 'configs:read');
       // Read together, with no await between: the version names exactly these definitions.
-      const flagStateVersion = catalog.position;
+      const flagStateVersion = catalog.flagStateVersion;
       const out: ReflagFlagDefinition[] = [];
       const untranslated: string[] = [];
       for (const def of resolver.definitions(principal)) {
@@ -101,7 +101,7 @@ export function reflagRoutes({ validator, resolver, catalog, events }: ReflagDep
       const key = url.searchParams.get('key');
       try {
         await waitForVersion(catalog, parseWaitForVersion(url.searchParams));
-        const flagStateVersion = catalog.position;
+        const flagStateVersion = catalog.flagStateVersion;
         const mode = hasScope(principal.scopes, 'configs:read') ? 'all' : 'flags';
         result = { flagStateVersion, resolved: resolver.resolve(principal, key === null ? [] : [`flags/${key}`], context, mode).resolved };
       } catch (err) {

@@ -32,7 +32,8 @@ import { sendDomainError } from '../runtime-http.js';
 import { fingerprint } from './views.js';
 
 export interface UpdatesCatalog {
-  readonly position: number;
+  /** What `flags-updated` announces (FlagCatalog.flagStateVersion). */
+  readonly flagStateVersion: number;
   flags(): readonly CompiledFlag[];
   /** Calls `listener` after each applied change; returns a function that removes it. */
   onChange(listener: () => void): () => void;
@@ -100,7 +101,7 @@ export class ReflagUpdates {
     stream.heartbeat.unref();
     this.streams.add(stream);
     res.once('close', () => this.forget(stream));
-    this.write(stream, `retry: ${RETRY_MS}\n\n${updateMessage(this.catalog.position)}`);
+    this.write(stream, `retry: ${RETRY_MS}\n\n${updateMessage(this.catalog.flagStateVersion)}`);
   }
 
   /** Ends every stream and refuses new ones; stops listening to the catalog. Safe to call twice. */
@@ -141,7 +142,7 @@ export class ReflagUpdates {
     this.previous = now;
     this.byId = after;
     if (changes.length === 0 || this.streams.size === 0) return;
-    const message = updateMessage(this.catalog.position);
+    const message = updateMessage(this.catalog.flagStateVersion);
     for (const stream of [...this.streams]) {
       if (changes.some(([old, next]) => this.viewOf(stream, old) !== this.viewOf(stream, next))) this.write(stream, message);
     }

@@ -1,9 +1,11 @@
 /**
- * Reflag's `flagStateVersion`: the change_log sequence number the flag catalog reflects
- * (FlagCatalog.position). It never decreases on a replica, survives restarts (the catalog starts
- * at the newest sequence number in the database, which never goes back), and means the same on
- * every replica sharing the database, so an SDK that is told "version N" by one replica can ask
- * any replica for it.
+ * Reflag's `flagStateVersion`: the change_log position at which this replica's flag catalog last
+ * applied a change of flags, environments or projects (FlagCatalog.flagStateVersion). Other
+ * writes (a credential created, an API client changed) do not move it, so they send no SDK
+ * refetching. It never decreases on a replica and survives restarts (the catalog starts at the
+ * newest sequence number in the database, which never goes back), and is the same on every
+ * replica that has applied the same changes, so an SDK told "version N" by one replica can ask
+ * another, which has it once its change log has reached N.
  *
  * `waitForVersion=N` (the SDKs send it after a `flags-updated` push): a replica that has applied
  * N answers at once. One that has not reads the change log at once (the refresh it otherwise runs
@@ -16,6 +18,7 @@ import { DomainError } from '../../domain/errors.js';
 
 export interface VersionedCatalog {
   readonly position: number;
+  readonly flagStateVersion: number;
   refresh(): Promise<void>;
 }
 
@@ -34,9 +37,14 @@ export function parseWaitForVersion(params: URLSearchParams): number | undefined
   return Number(raw);
 }
 
+/** Whether the catalog reflects `version`: it has read the change log that far (flagStateVersion never exceeds it). */
+function hasApplied(catalog: VersionedCatalog, version: number): boolean {
+  return catalog.position >= version;
+}
+
 /** Resolves once the catalog has applied `version`, or after one refresh (bounded by MAX_WAIT_MS). Never rejects. */
 export async function waitForVersion(catalog: VersionedCatalog, version: number | undefined, maxWaitMs = MAX_WAIT_MS): Promise<void> {
-  if (version === undefined || catalog.position >= version) return;
+  if (version === undefined || hasApplied(catalog, version)) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, maxWaitMs);

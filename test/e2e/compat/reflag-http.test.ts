@@ -126,6 +126,17 @@ describe('Reflag routes over plain HTTP', () => {
     expect(ahead.flagStateVersion).toBeLessThan(current + 1000);
   });
 
+  it('flagStateVersion moves with flag changes only: a credential or client written in between sends no SDK refetching', async () => {
+    const before = await version();
+    await admin.creds.createClient({ clientId: 'version-probe' });
+    await reflagKey(admin, 'version-probe-key');
+    // The catalog follows the change log every 500 ms: past that, it has read both writes.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await version()).toBe(before);
+    await admin.flags.updateFlag({ flag: { name: 'flags/banner', description: 'a flag change' }, updateMask: { paths: ['description'] } });
+    expect(await version()).toBeGreaterThan(before);
+  });
+
   it('POSTs the browser SDK sends: preflighted, recorded as SDK events, opt-in refused', async () => {
     const preflight = await fetch(`${server.baseUrl}/reflag/bulk`, {
       method: 'OPTIONS',

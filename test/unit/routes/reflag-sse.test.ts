@@ -7,7 +7,7 @@ import type { HttpResponse } from '../../../src/server/http-util.js';
 import type { RequestInfo } from '../../../src/server/request-info.js';
 
 class FakeCatalog implements UpdatesCatalog {
-  position = 7;
+  flagStateVersion = 7;
   readonly listeners = new Set<() => void>();
   private current: CompiledFlag[] = [];
   flags() {
@@ -23,7 +23,7 @@ class FakeCatalog implements UpdatesCatalog {
     for (const d of defs) byId.set(d.id, compileFlag(d));
     for (const id of remove) byId.delete(id);
     this.current = [...byId.values()];
-    this.position++;
+    this.flagStateVersion++;
     for (const l of this.listeners) l();
   }
 }
