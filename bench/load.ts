@@ -1,19 +1,12 @@
+/**
+ * The fallback load drivers, in Node, for machines without wrk or h2load: the runner's own process
+ * then competes with the servers for CPU, so its ceilings read lower than wrk's and h2load's.
+ */
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-
-export interface LoadResult {
-  requests: number;
-  errors: number;
-  seconds: number;
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+import type { GrpcCall, HttpCall, LoadResult } from './load-result.js';
+import { latencyPercentiles } from './stats.js';
 
 /** Runs `concurrency` request loops for `seconds`, bounded in time. */
 async function drive(concurrency: number, seconds: number, once: () => Promise<boolean>): Promise<LoadResult> {
@@ -26,57 +19,59 @@ async function drive(concurrency: number, seconds: number, once: () => Promise<b
       while (Date.now() < end) {
         const t = process.hrtime.bigint();
         const ok = await once();
-        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-        if (!ok) errors++;
+        if (ok) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        else errors++;
       }
     }),
   );
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors,
-    seconds: elapsed,
-    rps: latencies.length / elapsed,
-    p50ms: percentile(latencies, 50),
-    p99ms: percentile(latencies, 99),
-  };
+  return { requests: latencies.length, errors, seconds: elapsed, rps: latencies.length / elapsed, ...latencyPercentiles(latencies), tool: 'node' };
 }
 
 /** gRPC unary calls over one HTTP/2 connection with @grpc/grpc-js (what backend services use). */
-export async function grpcLoad(port: number, path: string, body: Uint8Array, metadata: Record<string, string>, concurrency: number, seconds: number) {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+export async function nodeGrpcLoad(call: GrpcCall, streams: number, seconds: number): Promise<LoadResult> {
+  const client = new grpc.Client(`127.0.0.1:${call.port}`, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
-  const payload = Buffer.from(body);
+  for (const [k, v] of Object.entries(call.metadata)) md.set(k, v);
+  const payload = Buffer.from(call.message);
   const once = () =>
     new Promise<boolean>((resolve) => {
-      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, payload, md, (err) => resolve(!err));
+      client.makeUnaryRequest(call.path, (b: Buffer) => b, (b: Buffer) => b, payload, md, (err) => resolve(!err));
     });
   try {
-    return await drive(concurrency, seconds, once);
+    return await drive(streams, seconds, once);
   } finally {
     client.close();
   }
 }
 
-/** Connect unary calls with JSON over HTTP/1.1 keep-alive connections (what web and curl callers use). */
-export async function connectJsonLoad(port: number, path: string, json: string, headers: Record<string, string>, concurrency: number, seconds: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+/** HTTP/1.1 POSTs over keep-alive connections, rotating the credential when the call says so. */
+export async function nodeHttpLoad(call: HttpCall, connections: number, seconds: number): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const secrets = call.rotate ? readFileSync(call.rotate.file, 'utf8').split('\n').filter(Boolean) : [];
+  let next = call.rotate?.offset ?? 0;
   const once = () =>
     new Promise<boolean>((resolve) => {
+      const auth = secrets.length ? { authorization: `Bearer ${secrets[next++ % secrets.length]}` } : {};
       const req = http.request(
-        { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), ...headers } },
+        {
+          host: '127.0.0.1',
+          port: call.port,
+          path: call.path,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(call.body), ...call.headers, ...auth },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode === 200));
         },
       );
       req.on('error', () => resolve(false));
-      req.end(json);
+      req.end(call.body);
     });
   try {
-    return await drive(concurrency, seconds, once);
+    return await drive(connections, seconds, once);
   } finally {
     agent.destroy();
   }
