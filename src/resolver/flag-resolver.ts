@@ -63,24 +63,9 @@ export class FlagResolver {
     const options = OPTIONS[mode];
     const resolveId = randomUUID();
     if (names.length === 0) {
-      // Resolve-all: one indexed pass, no intermediate arrays; every answer comes from the compiled
-      // flag's own (SERVED_ANSWERS below), and so does its part of the token.
-      const flags = this.catalog.flags();
-      const everyProject = principal.projects.includes('*');
-      const seesSecret = principal.class === 'SECRET';
-      const resolved: ResolvedFlag[] = [];
-      const tokenEntries: string[] = [];
-      for (let i = 0; i < flags.length; i++) {
-        const f = flags[i]!;
-        if (f.secret && !seesSecret) continue;
-        if (!everyProject && !principal.projects.includes(f.project)) continue;
-        if (!servesKind(mode, f.kind)) continue;
-        const served = servedOf(f, resolveFlag(f, context, environmentsApply, options));
-        resolved.push(served.resolved);
-        tokenEntries.push(served.tokenEntry);
-      }
-      const resolveToken = this.tokens.encodeVariantsJson(resolveId, principal.name, `{${tokenEntries.join(',')}}`);
-      return resultOf(resolved, resolveId, resolveToken, principal.name);
+      const all = new ResolveAll(principal, context, mode, environmentsApply);
+      all.take(this.catalog.flags(), 0, Infinity);
+      return all.result(this.tokens, resolveId);
     }
     const resolved = names.map((name): ResolvedFlag => {
       const id = name.startsWith('flags/') ? name.slice('flags/'.length) : undefined;
@@ -92,6 +77,30 @@ export class FlagResolver {
     });
     const token: ResolveTokenContent = { resolveId, credential: principal.name, variants: variantsOf(resolved) };
     return { resolved, resolveId, resolveToken: this.tokens.encode(token), token };
+  }
+
+  /**
+   * `resolve` for callers that can wait (the RPC handlers): a resolve-all over more than
+   * SLICE_FLAGS flags is taken in slices with a turn of the event loop between them, so other
+   * calls (and a flag change) are served meanwhile instead of queueing behind it. The slices walk
+   * one snapshot of the catalog (its array is replaced on a change, never mutated), so the answer
+   * is the catalog as it was when the call began, as `resolve` would have given. Anything smaller
+   * is answered at once, without a promise.
+   */
+  resolveYielding(principal: CredentialPrincipal, names: readonly string[], context: EvaluationContext, mode: ResolveMode): ResolveResult | Promise<ResolveResult> {
+    const flags = this.catalog.flags();
+    if (names.length > 0 || flags.length <= SLICE_FLAGS) return this.resolve(principal, names, context, mode);
+    return this.resolveAllInSlices(flags, principal, context, mode);
+  }
+
+  private async resolveAllInSlices(flags: readonly CompiledFlag[], principal: CredentialPrincipal, context: EvaluationContext, mode: ResolveMode): Promise<ResolveResult> {
+    const resolveId = randomUUID();
+    const all = new ResolveAll(principal, context, mode, environmentsApplyFor(principal.environments));
+    for (let from = 0; from < flags.length; from += SLICE_FLAGS) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      all.take(flags, from, from + SLICE_FLAGS);
+    }
+    return all.result(this.tokens, resolveId);
   }
 
   /**
@@ -179,6 +188,51 @@ const OPTIONS: Record<ResolveMode, ResolveOptions> = {
   configs: Object.freeze({ expectKind: 'config' }),
   all: Object.freeze({}),
 };
+
+/** Flags a resolve-all takes between two turns of the event loop (resolveYielding): about 2-5 ms of work. */
+const SLICE_FLAGS = 1000;
+
+/**
+ * One resolve-all, taken in one pass or in slices: one indexed loop, no intermediate arrays; every
+ * answer comes from the compiled flag's own (SERVED_ANSWERS below), and so does its part of the token.
+ */
+class ResolveAll {
+  private readonly resolved: ResolvedFlag[] = [];
+  private readonly tokenEntries: string[] = [];
+  private readonly everyProject: boolean;
+  private readonly seesSecret: boolean;
+  private readonly options: ResolveOptions;
+
+  constructor(
+    private readonly principal: CredentialPrincipal,
+    private readonly context: EvaluationContext,
+    private readonly mode: ResolveMode,
+    private readonly environmentsApply: EnvironmentsApply,
+  ) {
+    this.everyProject = principal.projects.includes('*');
+    this.seesSecret = principal.class === 'SECRET';
+    this.options = OPTIONS[mode];
+  }
+
+  /** Resolves flags[from, to) that the credential may see and the mode serves. */
+  take(flags: readonly CompiledFlag[], from: number, to: number): void {
+    const end = Math.min(to, flags.length);
+    for (let i = from; i < end; i++) {
+      const f = flags[i]!;
+      if (f.secret && !this.seesSecret) continue;
+      if (!this.everyProject && !this.principal.projects.includes(f.project)) continue;
+      if (!servesKind(this.mode, f.kind)) continue;
+      const served = servedOf(f, resolveFlag(f, this.context, this.environmentsApply, this.options));
+      this.resolved.push(served.resolved);
+      this.tokenEntries.push(served.tokenEntry);
+    }
+  }
+
+  result(tokens: ResolveTokens, resolveId: string): ResolveResult {
+    const resolveToken = tokens.encodeVariantsJson(resolveId, this.principal.name, `{${this.tokenEntries.join(',')}}`);
+    return resultOf(this.resolved, resolveId, resolveToken, this.principal.name);
+  }
+}
 
 /** Whether listing every flag in this mode includes flags of this kind. */
 function servesKind(mode: ResolveMode, kind: string): boolean {

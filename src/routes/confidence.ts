@@ -73,7 +73,7 @@ export function confidenceRoutes(validator: CredentialValidator, resolver: FlagR
         }
         const mode = hasScope(v.principal.scopes, 'configs:read') ? 'all' : 'flags';
         try {
-          const result = resolver.resolve(v.principal, flags as string[], context as Record<string, JsonValue>, mode);
+          const result = await resolver.resolveYielding(v.principal, flags as string[], context as Record<string, JsonValue>, mode);
           // Confidence SDKs that resolve with apply=true may still call /v1/flags:apply: one exposure either way.
           if (body.apply === true) await resolver.applyResolved(result);
           sendJson(res, 200, {

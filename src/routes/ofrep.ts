@@ -127,7 +127,7 @@ export function ofrepRoutes(validator: CredentialValidator, resolver: FlagResolv
         if (!started) return;
         let resolved: ResolvedFlag[];
         try {
-          resolved = resolver.resolve(started.principal, [], started.context, started.mode).resolved;
+          resolved = (await resolver.resolveYielding(started.principal, [], started.context, started.mode)).resolved;
         } catch (err) {
           if (err instanceof DomainError) return sendDomainError(res, info, err);
           throw err;

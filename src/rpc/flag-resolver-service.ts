@@ -138,7 +138,8 @@ function definitionToProto(d: FlagDefinition) {
 /**
  * One ResolveFlags / ResolveConfigs call of an authenticated credential, shared by the Connect
  * handler below and the lean runtime path (src/server/lean/). A promise only when the call applies
- * (writes exposures): a plain resolve is answered without a turn of the event loop.
+ * (writes exposures) or resolves every flag of a large catalog (in slices, FlagResolver.resolveYielding):
+ * a plain resolve is answered without a turn of the event loop.
  */
 export function resolveCall(
   resolver: FlagResolver,
@@ -146,7 +147,8 @@ export function resolveCall(
   req: { flags: string[]; evaluationContext?: EvaluationContext | undefined; apply: boolean },
   mode: ResolveMode,
 ): ResolveResult | Promise<ResolveResult> {
-  const result = resolver.resolve(principal, req.flags, req.evaluationContext ?? {}, mode);
+  const result = resolver.resolveYielding(principal, req.flags, req.evaluationContext ?? {}, mode);
+  if (result instanceof Promise) return req.apply ? result.then(async (r) => (await resolver.applyResolved(r), r)) : result;
   return req.apply ? resolver.applyResolved(result).then(() => result) : result;
 }
 
