@@ -3,8 +3,10 @@ import type { CorsPolicy } from './cors.js';
 import type { HttpRequest, HttpResponse } from './http-util.js';
 import { sendJson } from './http-util.js';
 import { answeredByLeanPath, type LeanRuntimePath } from './lean/lean-runtime-path.js';
+import { createHttp2StreamHandler } from './http2-stream-handler.js';
 import type { RequestHandler } from './listener.js';
 import type { PlainRouter } from './plain-routes.js';
+import { pathOf } from './request-target.js';
 import { startRequest, type RequestInfo } from './request-info.js';
 
 export interface HttpHandlerDeps {
@@ -27,17 +29,22 @@ export interface HttpHandlerDeps {
 /**
  * Every request passes through here first: request id, CORS, then either a
  * plain HTTP route or the Connect adapter, and one log line when it closes.
+ * With the lean path, the handler also serves gRPC runtime calls on HTTP/2 straight from the
+ * stream (`http2Stream`, src/server/http2-stream-handler.ts), with the same log line and metrics.
  */
 export function createHttpHandler({ cors, plainRoutes, rpc, leanRpc, rpcPaths, logger, observe }: HttpHandlerDeps): RequestHandler {
-  const requestLog = requestLogger(logger);
-  return (req, res) => {
+  const record = requestRecorder(logger, observe);
+  /** Request id, and the log line and metrics when the response closes, for Node's request and response objects. */
+  const begin = (req: HttpRequest, res: HttpResponse): RequestInfo => {
     const info = startRequest(req);
     res.setHeader('x-request-id', info.id);
-    res.once('close', () => {
-      logRequest(requestLog, req, res, info);
-      // Unmatched paths share one label so that scanners cannot explode the metric's cardinality.
-      observe?.(info.procedure ?? 'unmatched', info.code ?? String(res.statusCode));
-    });
+    res.once('close', () =>
+      record(info, { httpVersion: req.httpVersion, method: req.method, target: req.url, status: res.statusCode, rpcPath: answeredByLeanPath(req) ? 'lean' : undefined }),
+    );
+    return info;
+  };
+  const handler: RequestHandler = (req, res) => {
+    const info = begin(req, res);
 
     const origin = req.headers.origin;
     if (typeof origin === 'string') {
@@ -88,6 +95,33 @@ export function createHttpHandler({ cors, plainRoutes, rpc, leanRpc, rpcPaths, l
         else res.destroy();
       });
   };
+  if (leanRpc) handler.http2Stream = createHttp2StreamHandler({ leanRpc, adapter: rpc, record, begin });
+  return handler;
+}
+
+/** What the request log line and the metrics say about an exchange, whichever way it was served. */
+export interface ExchangeOutcome {
+  httpVersion: string;
+  method: string | undefined;
+  /** The request target (path and query). */
+  target: string | undefined;
+  status: number;
+  /** `lean` when the lean runtime path answered. */
+  rpcPath: 'lean' | undefined;
+  /** `core` when the exchange was served straight on the HTTP/2 stream, without Node's compatibility objects. */
+  http2Api?: 'core';
+}
+
+/** Writes the request log line and tells the metrics of an exchange that closed: once per exchange, on every path. */
+export type RequestRecorder = (info: RequestInfo, outcome: ExchangeOutcome) => void;
+
+function requestRecorder(logger: Logger, observe: HttpHandlerDeps['observe']): RequestRecorder {
+  const requestLog = requestLogger(logger);
+  return (info, outcome) => {
+    logRequest(requestLog, info, outcome);
+    // Unmatched paths share one label so that scanners cannot explode the metric's cardinality.
+    observe?.(info.procedure ?? 'unmatched', info.code ?? String(outcome.status));
+  };
 }
 
 function notFound(req: HttpRequest, res: HttpResponse, path: string): void {
@@ -98,28 +132,23 @@ function notFound(req: HttpRequest, res: HttpResponse, path: string): void {
   });
 }
 
-function logRequest(logger: Logger, req: HttpRequest, res: HttpResponse, info: RequestInfo): void {
+function logRequest(logger: Logger, info: RequestInfo, outcome: ExchangeOutcome): void {
   const ms = Number(process.hrtime.bigint() - info.startedAt) / 1e6;
   logger.info(
     {
       requestId: info.id,
-      httpVersion: req.httpVersion,
-      method: req.method,
-      procedure: info.procedure ?? pathOf(req.url),
-      status: res.statusCode,
+      httpVersion: outcome.httpVersion,
+      method: outcome.method,
+      procedure: info.procedure ?? pathOf(outcome.target),
+      status: outcome.status,
       code: info.code,
       reason: info.reason,
       peer: info.peerAddress,
-      ...(answeredByLeanPath(req) ? { rpcPath: 'lean' } : {}),
+      ...(outcome.rpcPath !== undefined ? { rpcPath: outcome.rpcPath } : {}),
+      ...(outcome.http2Api !== undefined ? { http2Api: outcome.http2Api } : {}),
       ms: Math.round(ms * 100) / 100,
     },
     'request',
   );
 }
 
-/** The path of a request target, without its query. */
-function pathOf(target: string | undefined): string {
-  const t = target ?? '/';
-  const q = t.indexOf('?');
-  return q < 0 ? t : t.slice(0, q);
-}

@@ -4,10 +4,28 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging/logger.js';
 
-export type RequestHandler = (
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
+export interface RequestHandler {
+  (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void;
+  /**
+   * Given every HTTP/2 stream first: serves it straight on the stream and returns true, or returns
+   * false without touching it, and the stream gets Node's compatibility request and response and
+   * goes to the handler itself, as every stream would otherwise.
+   */
+  http2Stream?: Http2StreamHandler;
+}
+
+/** Node's compatibility request and response of an HTTP/2 stream (what `http2.createServer(handler)` hands a handler). */
+export interface Http2CompatExchange {
+  req: http2.Http2ServerRequest;
+  res: http2.Http2ServerResponse;
+}
+
+/**
+ * Serves an HTTP/2 stream from the core API (see RequestHandler.http2Stream). `compat` builds the
+ * compatibility request and response of the stream, for a handler that starts on the stream and
+ * then needs them after all (they must be built before anything is written to the stream).
+ */
+export type Http2StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, compat: () => Http2CompatExchange) => boolean;
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4): "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n". */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -129,26 +147,41 @@ export async function listen(handler: RequestHandler, port: number, host: string
   // list behind closeIdleConnections) when it hears 'listening' (lib/_http_server.js,
   // setupConnectionsTracking). This server is handed its sockets and never listens, so it is told.
   h1.emit('listening');
-  const h2 = http2.createServer({ Http2ServerResponse: ResettingHttp2ServerResponse }, handler);
+  // No request handler is given to the http2 server (nor a 'request' listener added, which would
+  // make Node build the compatibility objects of every stream): each stream is dispatched below.
+  const h2 = http2.createServer();
 
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
-  const track = (_req: unknown, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  // An exchange is in flight until its response (HTTP/1.1) or its stream (HTTP/2) closes; an
+  // HTTP/2 compatibility response closes with its stream.
+  const track = (exchange: { once(event: 'close', listener: () => void): unknown }) => {
     inFlight++;
-    res.once('close', () => {
+    exchange.once('close', () => {
       inFlight--;
       if (inFlight === 0) onIdle?.();
     });
   };
   h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    track(req, res);
+    track(res);
     guardHttp1Body(req, res, limits.bodyTimeoutMs);
   });
-  h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-    track(req, res);
-    guardHttp2Body(req, limits.bodyTimeoutMs);
+  h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    track(stream);
+    const compat = (): Http2CompatExchange => {
+      // As Node's onServerStream (lib/internal/http2/compat.js) builds them: the request first (the response reads it from the stream).
+      const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
+      return { req, res: new ResettingHttp2ServerResponse(stream) };
+    };
+    if (handler.http2Stream?.(stream, headers, compat)) {
+      guardHttp2Body(stream, stream, limits.bodyTimeoutMs);
+      return;
+    }
+    const { req, res } = compat();
+    guardHttp2Body(stream, req, limits.bodyTimeoutMs);
+    dispatchCompat(handler, req, res, headers);
   });
   h2.on('session', (session) => {
     sessions.add(session);
@@ -297,15 +330,40 @@ function http2BodyReceived(stream: http2.ServerHttp2Stream): boolean {
 /**
  * While an HTTP/2 request body is arriving, the stream times out after `bodyTimeoutMs` without a
  * frame on it, and is then reset with CANCEL (the session and its other streams carry on).
+ * `body` is what the body is read from (the compatibility request, or the stream itself): the
+ * timer goes when it ends.
  */
-function guardHttp2Body(req: http2.Http2ServerRequest, bodyTimeoutMs: number): void {
-  const stream = req.stream;
+function guardHttp2Body(stream: http2.ServerHttp2Stream, body: NodeJS.EventEmitter, bodyTimeoutMs: number): void {
   if (http2BodyReceived(stream)) return;
   stream.setTimeout(bodyTimeoutMs, () => {
     if (!http2BodyReceived(stream)) stream.close(http2.constants.NGHTTP2_CANCEL);
     else stream.setTimeout(0);
   });
-  req.once('end', () => stream.setTimeout(0));
+  body.once('end', () => stream.setTimeout(0));
+}
+
+/**
+ * Hands a stream's compatibility request and response to the handler as Node's own onServerStream
+ * (lib/internal/http2/compat.js, Node 20) does for a server with no 'connect', 'checkContinue' or
+ * 'checkExpectation' listener: CONNECT is refused with 405, `Expect: 100-continue` gets its 100
+ * first, any other expectation is refused with 417.
+ */
+function dispatchCompat(handler: RequestHandler, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, headers: http2.IncomingHttpHeaders): void {
+  if (headers[':method'] === 'CONNECT') {
+    res.statusCode = http2.constants.HTTP_STATUS_METHOD_NOT_ALLOWED;
+    res.end();
+    return;
+  }
+  const expect = headers.expect;
+  if (expect !== undefined) {
+    if (expect !== '100-continue') {
+      res.statusCode = http2.constants.HTTP_STATUS_EXPECTATION_FAILED;
+      res.end();
+      return;
+    }
+    res.writeContinue();
+  }
+  handler(req, res);
 }
 
 /**

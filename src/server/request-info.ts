@@ -47,7 +47,13 @@ const infos = new WeakMap<object, RequestInfo>();
 
 const INBOUND_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function startRequest(req: IncomingMessage | Http2ServerRequest): RequestInfo {
+/** What a request is started from: Node's request objects, or an HTTP/2 stream's headers and socket (src/server/http2-stream-handler.ts). */
+export interface StartedRequest {
+  readonly headers: (IncomingMessage | Http2ServerRequest)['headers'];
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null | undefined;
+}
+
+export function startRequest(req: StartedRequest): RequestInfo {
   const inbound = req.headers['x-request-id'];
   const info: RequestInfo = {
     id: typeof inbound === 'string' && INBOUND_ID.test(inbound) ? inbound : randomUUID(),

@@ -388,6 +388,35 @@ describe('the lean runtime path answers every protocol exactly as the Connect ad
       }
     });
 
+    it('serves gRPC on HTTP/2 straight from the stream (http2Api core), and everything else from Node compatibility objects', async () => {
+      const grpcOnHttp2 = variant.transport === 'h2' && variant.enveloped && !variant.grpcWeb;
+      const logged = async (side: Side, id: string) => {
+        await new Promise((r) => setTimeout(r, 20));
+        const l = side.server.logs.lines.map((x) => JSON.parse(x) as Record<string, unknown>).find((x) => x.requestId === id);
+        return { rpcPath: l?.rpcPath ?? 'adapter', http2Api: l?.http2Api ?? 'compat', status: l?.status, code: l?.code };
+      };
+      const cases: [string, (side: Side) => Promise<[Record<string, string>, Buffer]>, { rpcPath: string; http2Api: string; status: number; code: string }][] = [
+        ['common', async (side) => [await bearer(side.secret('main')), encodeRequest('ResolveFlags', { flags: ['flags/alpha'] }, variant)], { rpcPath: 'lean', http2Api: grpcOnHttp2 ? 'core' : 'compat', status: 200, code: 'OK' }],
+        // Refused by the lean path itself: still on the stream, with the refusal's status and code in the log line.
+        ['refused', async () => [{}, encodeRequest('ResolveFlags', { flags: ['flags/alpha'] }, variant)], { rpcPath: 'lean', http2Api: grpcOnHttp2 ? 'core' : 'compat', status: variant.enveloped ? 200 : 401, code: 'UNAUTHENTICATED' }],
+        // A body the lean path hands to the adapter gets the compatibility objects after all.
+        ['malformed', async (side) => [await bearer(side.secret('main')), encodeRequest('ResolveFlags', {}, variant, () => Buffer.from([0x0a, 0xff]))], { rpcPath: 'adapter', http2Api: 'compat', status: 200, code: 'INVALID_ARGUMENT' }],
+        // With an Origin (a browser's call, CORS): the request handler, with Node's compatibility objects.
+        ['with an origin', async (side) => [{ ...(await bearer(side.secret('main'))), origin: ORIGIN }, encodeRequest('ResolveFlags', { flags: ['flags/alpha'] }, variant)], { rpcPath: 'lean', http2Api: 'compat', status: 200, code: 'OK' }],
+      ];
+      for (const [name, build, expected] of cases) {
+        const status = name === 'malformed' && !variant.enveloped ? 400 : expected.status;
+        // Both servers get each call, so that their rate-limit counts stay equal for the other tests.
+        for (const side of [lean, adapter]) {
+          const id = `api-${variant.name}-${name.replace(/ /g, '-')}-${side === lean ? 'lean' : 'adapter'}`;
+          const [headers, body] = await build(side);
+          await send(side, variant, 'ResolveFlags', { ...headers, 'x-request-id': id }, body);
+          const want = side === lean ? { ...expected, status } : { ...expected, status, rpcPath: 'adapter', http2Api: 'compat' };
+          expect([name, await logged(side, id)]).toEqual([name, want]);
+        }
+      }
+    });
+
     it('answers with CORS headers for an allowed origin', async () => {
       const result = await both(
         async (side) => send(side, variant, 'ResolveFlags', { ...(await bearer(side.secret('main'))), origin: ORIGIN }, encodeRequest('ResolveFlags', { flags: ['flags/alpha'] }, variant)),
@@ -561,5 +590,82 @@ describe('the lean runtime path answers every protocol exactly as the Connect ad
         expect(a.code).toBe(scenario.expected.code);
       });
     });
+  });
+});
+
+describe('gRPC served straight from the HTTP/2 stream keeps the connection limits and the drain', () => {
+  let server: TestServer;
+  let secret: string;
+  beforeAll(async () => {
+    // A body timeout well under a second; every wait below is many times longer (no timing limit is asserted).
+    server = await startTestServer({ ...BOOTSTRAP_CONFIG, bodyTimeoutMs: '400' });
+    const admin = basic(BOOTSTRAP.clientId, BOOTSTRAP.secret);
+    await connectClient(server, ClientCredentialService, admin).createClient({ clientId: 'app' });
+    const credential = await connectClient(server, ClientCredentialService, admin).createClientCredential({
+      parent: 'clients/app',
+      credentialId: 'main',
+      credential: { format: Format.CLIENT_SECRET, class: Class.SECRET, projects: ['*'], scopes: ['flags:read'] },
+    });
+    secret = credential.secret;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const grpcBody = () => Buffer.from(encodeEnvelope(0, toBinary(ResolveFlagsRequestSchema, create(ResolveFlagsRequestSchema, { flags: ['flags/nope'] }))));
+  const open = (session: http2.ClientHttp2Session, id: string) => {
+    const stream = session.request({ ':method': 'POST', ':path': `${SERVICE}/ResolveFlags`, 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${secret}`, 'x-request-id': id });
+    stream.on('error', () => undefined);
+    return stream;
+  };
+  const answerOf = (stream: http2.ClientHttp2Stream) =>
+    new Promise<{ status: number; grpcStatus: string | undefined; rstCode: number | undefined }>((resolve) => {
+      let status = 0;
+      let grpcStatus: string | undefined;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('trailers', (t) => (grpcStatus = String(t['grpc-status'])));
+      stream.resume();
+      stream.on('close', () => resolve({ status, grpcStatus, rstCode: stream.rstCode }));
+    });
+  const logLine = async (id: string) => {
+    await new Promise((r) => setTimeout(r, 50));
+    return server.logs.lines.map((x) => JSON.parse(x) as Record<string, unknown>).find((x) => x.requestId === id);
+  };
+
+  it('resets a stalled gRPC body with CANCEL and keeps serving the session from the stream', async () => {
+    const session = http2.connect(server.baseUrl);
+    session.on('error', () => undefined);
+    const stalled = open(session, 'stalled-grpc');
+    const stalledAnswer = answerOf(stalled);
+    stalled.write(grpcBody().subarray(0, 3)); // part of the envelope's prefix, then nothing
+    expect(await stalledAnswer).toEqual({ status: 0, grpcStatus: undefined, rstCode: http2.constants.NGHTTP2_CANCEL });
+
+    const next = open(session, 'after-stalled-grpc');
+    const nextAnswer = answerOf(next);
+    next.end(grpcBody());
+    expect(await nextAnswer).toEqual({ status: 200, grpcStatus: '0', rstCode: http2.constants.NGHTTP2_NO_ERROR });
+    expect(await logLine('after-stalled-grpc')).toEqual(expect.objectContaining({ rpcPath: 'lean', http2Api: 'core', status: 200, code: 'OK' }));
+    session.close();
+  });
+
+  it('answers a gRPC call in flight when the server drains (GOAWAY), then closes the session', async () => {
+    const session = http2.connect(server.baseUrl);
+    session.on('error', () => undefined);
+    const goaways: number[] = [];
+    session.on('goaway', (code: number) => goaways.push(code));
+    const call = open(session, 'draining-grpc');
+    const answer = answerOf(call);
+    const body = grpcBody();
+    call.write(body.subarray(0, 3));
+    await new Promise((r) => setTimeout(r, 100)); // the stream is open on the server
+    const closing = server.app.close();
+    await new Promise((r) => setTimeout(r, 100)); // the GOAWAY is out
+    call.end(body.subarray(3));
+    expect(await answer).toEqual({ status: 200, grpcStatus: '0', rstCode: http2.constants.NGHTTP2_NO_ERROR });
+    await closing;
+    // Node's graceful close sends GOAWAY NO_ERROR twice (first with the highest stream id, then the last one it took).
+    expect([...new Set(goaways)]).toEqual([http2.constants.NGHTTP2_NO_ERROR]);
+    expect(await logLine('draining-grpc')).toEqual(expect.objectContaining({ rpcPath: 'lean', http2Api: 'core', status: 200, code: 'OK' }));
+    session.destroy();
   });
 });

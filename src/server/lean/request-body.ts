@@ -1,4 +1,4 @@
-import type { HttpRequest } from '../http-util.js';
+import type { Readable } from 'node:stream';
 
 /**
  * How the message travels in the body: `unary` is the whole body (Connect unary), `enveloped`
@@ -26,9 +26,10 @@ const PREFIX = 5;
  * fewer bytes than Content-Length promised, a client that went away): then `message` is
  * undefined and the caller hands what was read, and the rest, to the Connect adapter, which
  * answers such bodies in its own words (RESOURCE_EXHAUSTED, "protocol error: …").
- * The listener's body timeout still applies: it acts on the socket or stream underneath.
+ * `req` is Node's request object, or the HTTP/2 stream itself. The listener's body timeout still
+ * applies: it acts on the socket or stream underneath.
  */
-export function readLeanBody(req: HttpRequest, framing: Framing, readMaxBytes: number, lengthHint: number | undefined): Promise<LeanBody> {
+export function readLeanBody(req: Readable, framing: Framing, readMaxBytes: number, lengthHint: number | undefined): Promise<LeanBody> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

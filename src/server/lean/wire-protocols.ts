@@ -31,7 +31,8 @@ import {
   trailerSerialize,
 } from '@connectrpc/connect/protocol-grpc-web';
 import type { ConnectError } from '@connectrpc/connect';
-import type { HttpRequest, HttpResponse } from '../http-util.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { LeanResponse } from './lean-response.js';
 import type { Framing } from './request-body.js';
 
 /**
@@ -65,10 +66,9 @@ const GRPC_STATUS = headerGrpcStatus.toLowerCase();
 const COMPRESS_MIN_BYTES = 1024;
 
 /** The protocol, encoding and compression of a request, or undefined when the lean path must leave it to the adapter. */
-export function wireCallOf(req: HttpRequest, acceptCompression: readonly Compression[]): WireCall | undefined {
-  const contentType = req.headers['content-type'];
+export function wireCallOf(h: IncomingHttpHeaders, httpVersion: string, acceptCompression: readonly Compression[]): WireCall | undefined {
+  const contentType = h['content-type'];
   if (typeof contentType !== 'string') return undefined;
-  const h = req.headers;
   if (contentType.startsWith('application/grpc')) {
     const web = contentType.startsWith('application/grpc-web');
     let binary: boolean;
@@ -79,7 +79,7 @@ export function wireCallOf(req: HttpRequest, acceptCompression: readonly Compres
       binary = type.binary;
     } else {
       // gRPC over HTTP/1.1 is not what any client sends; the adapter keeps whatever it does there.
-      if (req.httpVersion !== '2.0') return undefined;
+      if (httpVersion !== '2.0') return undefined;
       const type = parseGrpcContentType(contentType);
       if (type === undefined) return undefined;
       binary = type.binary;
@@ -129,7 +129,7 @@ const GRPC_OK_TRAILERS = { [GRPC_STATUS]: grpcStatusOk };
  * Writes the answer of a call that succeeded, with `extra` (the rate-limit headers) as response
  * headers, as the adapter does (it applies them to the response header on every protocol).
  */
-export async function writeSuccess(res: HttpResponse, call: WireCall, message: EncodedMessage, extra: readonly [string, string][]): Promise<void> {
+export async function writeSuccess(res: LeanResponse, call: WireCall, message: EncodedMessage, extra: readonly [string, string][]): Promise<void> {
   if (call.protocol === 'connect') {
     const headers: Record<string, string> = { 'content-type': call.binary ? contentTypeUnaryProto : contentTypeUnaryJson };
     for (const [name, value] of extra) headers[name] = value;
@@ -140,11 +140,10 @@ export async function writeSuccess(res: HttpResponse, call: WireCall, message: E
   if (call.compression) headers[GRPC_ENCODING] = call.compression.name;
   for (const [name, value] of extra) headers[name] = value;
   const envelope = await envelopeOf(0, bytesOf(message), call.compression);
-  res.writeHead(200, headers);
+  res.writeHead(200, headers, call.protocol === 'grpc');
   if (call.protocol === 'grpc') {
-    (res as { write(data: Uint8Array): void }).write(envelope);
-    res.addTrailers(GRPC_OK_TRAILERS);
-    res.end();
+    res.write(envelope);
+    res.endWithTrailers(GRPC_OK_TRAILERS);
   } else {
     res.end(Buffer.concat([envelope, GRPC_WEB_OK_TRAILER]));
   }
@@ -155,7 +154,7 @@ export async function writeSuccess(res: HttpResponse, call: WireCall, message: E
  * status its code maps to; on gRPC the status in trailers (grpc-status, grpc-message,
  * grpc-status-details-bin, and the metadata), on gRPC-Web the same trailers in the body's last frame.
  */
-export async function writeError(res: HttpResponse, call: WireCall, error: ConnectError): Promise<void> {
+export async function writeError(res: LeanResponse, call: WireCall, error: ConnectError): Promise<void> {
   if (call.protocol === 'connect') {
     const headers: Record<string, string> = { 'content-type': contentTypeUnaryJson };
     error.metadata.forEach((value, name) => {
@@ -167,20 +166,19 @@ export async function writeError(res: HttpResponse, call: WireCall, error: Conne
   const headers: Record<string, string> = { 'content-type': contentTypeOf(call) };
   if (call.compression) headers[GRPC_ENCODING] = call.compression.name;
   const trailer = setTrailerStatus(new Headers({ [GRPC_STATUS]: grpcStatusOk }), error);
-  res.writeHead(200, headers);
+  res.writeHead(200, headers, call.protocol === 'grpc');
   if (call.protocol === 'grpc') {
     const trailers: Record<string, string> = {};
     trailer.forEach((value, name) => {
       trailers[name] = value;
     });
-    res.addTrailers(trailers);
-    res.end();
+    res.endWithTrailers(trailers);
   } else {
     res.end(await envelopeOf(trailerFlag, trailerSerialize(trailer), call.compression));
   }
 }
 
-async function writeConnect(res: HttpResponse, status: number, headers: Record<string, string>, body: EncodedMessage, compression: Compression | null): Promise<void> {
+async function writeConnect(res: LeanResponse, status: number, headers: Record<string, string>, body: EncodedMessage, compression: Compression | null): Promise<void> {
   let out: EncodedMessage = body;
   let length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   if (compression && length >= COMPRESS_MIN_BYTES) {
@@ -189,8 +187,8 @@ async function writeConnect(res: HttpResponse, status: number, headers: Record<s
     headers[CONNECT_ENCODING] = compression.name;
   }
   headers['content-length'] = String(length);
-  res.writeHead(status, headers);
-  (res as { end(data: Uint8Array | string): void }).end(out);
+  res.writeHead(status, headers, false);
+  res.end(out);
 }
 
 function contentTypeOf(call: WireCall): string {
