@@ -24,21 +24,15 @@ export interface Round extends LoadResult {
   cpu: CpuTime | undefined;
 }
 
-/** Several rounds of one side together. */
-export interface Measured {
+/**
+ * Several rounds of one side together: the rounds' requests, errors, seconds and rate summed,
+ * their percentiles averaged weighted by their requests, and the driver that measured them.
+ */
+export interface Measured extends LoadResult {
   label: string;
-  requests: number;
-  errors: number;
-  seconds: number;
-  rps: number;
-  /** Means of the rounds' percentiles, weighted by their requests. */
-  p50ms: number;
-  p99ms: number;
-  p999ms: number;
   /** Server CPU per answered call, µs: the whole process tree, and its main threads alone. */
   cpuUsPerCall: { process: number; mainThread: number } | undefined;
   processes: number | undefined;
-  tool: string;
   rounds: Round[];
 }
 

@@ -1,3 +1,4 @@
+import type { CredentialPrincipal } from '../../../src/auth/principal.js';
 import type { Condition, FlagDefinition, Rule } from '../../../src/flags/model.js';
 
 /** A valid STRING flag with variants a, b, c and no rules; override what a test needs. */
@@ -40,3 +41,17 @@ export function cond(attribute: string, operator: Condition['operator'], ...valu
 
 /** The SPEC §4 callback of a credential with no environment restriction on rules that name none. */
 export const anyEnv = (): boolean => true;
+
+/** A SECRET production credential of client `app` that sees every project, scope flags:read; override what a test needs. */
+export function principalDef(overrides: Partial<CredentialPrincipal> = {}): CredentialPrincipal {
+  return {
+    kind: 'credential',
+    name: 'clients/app/credentials/backend',
+    client: 'clients/app',
+    class: 'SECRET',
+    environments: ['production'],
+    projects: ['*'],
+    scopes: ['flags:read'],
+    ...overrides,
+  };
+}

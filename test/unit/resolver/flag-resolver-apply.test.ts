@@ -4,18 +4,10 @@ import { compileFlag } from '../../../src/flags/compile.js';
 import { FlagResolver } from '../../../src/resolver/flag-resolver.js';
 import type { FlagApply, FlagApplyStore } from '../../../src/resolver/model.js';
 import { ResolveTokens } from '../../../src/resolver/resolve-token.js';
-import { flagDef } from '../flags/helpers.js';
+import { flagDef, principalDef } from '../flags/helpers.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
-const principal = (name: string, cls: CredentialPrincipal['class'] = 'SECRET'): CredentialPrincipal => ({
-  kind: 'credential',
-  name,
-  client: 'clients/app',
-  class: cls,
-  environments: ['production'],
-  projects: ['*'],
-  scopes: ['flags:read'],
-});
+const principal = (name: string, cls: CredentialPrincipal['class'] = 'SECRET'): CredentialPrincipal => principalDef({ name, class: cls });
 
 /** What the resolver hands the store, call by call. */
 class RecordingStore implements FlagApplyStore {

@@ -4,24 +4,14 @@
  * exactly the token `ResolveTokens.encode` makes of the same content.
  */
 import fc from 'fast-check';
-import type { CredentialPrincipal } from '../../../src/auth/principal.js';
 import { compileFlag } from '../../../src/flags/compile.js';
 import { resolveFlag } from '../../../src/flags/evaluate.js';
 import { environmentFilter } from '../../../src/flags/environments.js';
 import { FlagResolver } from '../../../src/resolver/flag-resolver.js';
 import { ResolveTokens } from '../../../src/resolver/resolve-token.js';
-import { cond, flagDef, ruleDef } from '../flags/helpers.js';
+import { cond, flagDef, principalDef, ruleDef } from '../flags/helpers.js';
 
-const principal = (overrides: Partial<CredentialPrincipal> = {}): CredentialPrincipal => ({
-  kind: 'credential',
-  name: 'clients/app/credentials/backend',
-  client: 'clients/app',
-  class: 'SECRET',
-  environments: ['production'],
-  projects: ['*'],
-  scopes: ['flags:read'],
-  ...overrides,
-});
+const principal = principalDef;
 
 const flags = [
   flagDef({ id: 'split', defaultVariant: 'c', rules: [ruleDef({ environments: ['production'], conditions: [cond('country', 'IN', 'SE', 'NO')], allocations: [{ variant: 'a', weight: 5000 }, { variant: 'b', weight: 5000 }] })] }),

@@ -3,21 +3,12 @@
  * (FlagResolver.resolveYielding): the answer and the token are what `resolve` gives, other work
  * runs while it is under way, and a catalog change during it does not mix two catalogs.
  */
-import type { CredentialPrincipal } from '../../../src/auth/principal.js';
 import { compileFlag, type CompiledFlag } from '../../../src/flags/compile.js';
 import { FlagResolver } from '../../../src/resolver/flag-resolver.js';
 import { ResolveTokens } from '../../../src/resolver/resolve-token.js';
-import { cond, flagDef, ruleDef } from '../flags/helpers.js';
+import { cond, flagDef, principalDef, ruleDef } from '../flags/helpers.js';
 
-const principal: CredentialPrincipal = {
-  kind: 'credential',
-  name: 'clients/app/credentials/backend',
-  client: 'clients/app',
-  class: 'SECRET',
-  environments: ['production'],
-  projects: ['*'],
-  scopes: ['flags:read'],
-};
+const principal = principalDef();
 const context = { targeting_key: 'user-42', country: 'SE' };
 
 const catalogOf = (count: number, defaultVariant: string): CompiledFlag[] =>

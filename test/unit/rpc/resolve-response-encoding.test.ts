@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { equals, fromBinary, fromJsonString, toBinary, toJson, toJsonString } from '@bufbuild/protobuf';
 import { ValueSchema } from '@bufbuild/protobuf/wkt';
 import { ResolveFlagsResponseSchema } from '../../../gen/latchkey/flags/resolver/v1/resolver_service_pb.js';
-import type { CredentialPrincipal } from '../../../src/auth/principal.js';
 import { compileFlag, type CompiledFlag } from '../../../src/flags/compile.js';
 import { frozenCopy } from '../../../src/flags/json.js';
 import type { FlagDefinition, JsonValue } from '../../../src/flags/model.js';
@@ -15,7 +14,7 @@ import { FlagResolver } from '../../../src/resolver/flag-resolver.js';
 import type { ResolvedFlag, ResolveReason } from '../../../src/resolver/model.js';
 import { ResolveTokens } from '../../../src/resolver/resolve-token.js';
 import { encodeResolveResponseBinary, encodeResolveResponseJson, resolveResponseMessage, type ResolveResponseParts } from '../../../src/rpc/resolve-response-encoding.js';
-import { cond, flagDef, ruleDef } from '../flags/helpers.js';
+import { cond, flagDef, principalDef, ruleDef } from '../flags/helpers.js';
 
 const REASONS: ResolveReason[] = ['MATCH', 'DEFAULT', 'NO_RULE_MATCH', 'FLAG_ARCHIVED', 'FLAG_NOT_FOUND', 'TARGETING_KEY_ERROR', 'TYPE_MISMATCH', 'ERROR'];
 
@@ -134,15 +133,7 @@ describe('encodeResolveResponseBinary / encodeResolveResponseJson', () => {
 });
 
 describe('the encoders over the real resolver', () => {
-  const principal: CredentialPrincipal = {
-    kind: 'credential',
-    name: 'clients/app/credentials/backend',
-    client: 'clients/app',
-    class: 'SECRET',
-    environments: ['production'],
-    projects: ['*'],
-    scopes: ['flags:read', 'configs:read'],
-  };
+  const principal = principalDef({ scopes: ['flags:read', 'configs:read'] });
 
   /** A catalog that can be edited, as the flag catalog replaces a compiled flag on change. */
   function catalogOf(defs: FlagDefinition[]) {
